@@ -1,0 +1,107 @@
+// The resolved, validated configuration. Everything downstream of src/config reads these types
+// only; raw YAML never leaves src/config. Durations are milliseconds, sizes are bytes.
+
+export type ExitPolicy = 'critical' | 'any' | 'all';
+export type AutoRestart = true | false | 'unexpected';
+
+/** Where a value came from, for messages like `FILE:LINE:COL: programs.web.command: …`. */
+export interface SourcePos {
+  file: string;
+  line: number;
+  col: number;
+}
+
+export interface BackoffPolicy {
+  initialMs: number;
+  maxMs: number;
+  /** After staying up this long, the next restart delay is back to `initialMs`. */
+  resetMs: number;
+}
+
+export interface Settings {
+  exitPolicy: ExitPolicy;
+  shutdownTimeoutMs: number;
+  logFormat: 'text' | 'json';
+  logTimestamps: boolean;
+  logColor: 'auto' | 'always' | 'never';
+  socket: string;
+  /** Signal names with the SIG prefix, e.g. 'SIGUSR1'. */
+  forwardSignals: NodeJS.Signals[];
+  /** Incoming signal -> the signal programs receive instead ('SIGTERM' -> 'SIGQUIT'). */
+  signalRewrite: Partial<Record<NodeJS.Signals, NodeJS.Signals>>;
+  logdir: string;
+  /** Added to every program's environment (below env_file and the program's own). */
+  environment: Record<string, string>;
+}
+
+export interface ProgramConfig {
+  /** The key under `programs:`. */
+  name: string;
+  /** argv, already split (string form split like a shell; `shell: true` gives ['/bin/sh', '-c', text]). */
+  argv: string[];
+  /** The command as written, for messages. */
+  commandText: string;
+  shell: boolean;
+  directory?: string;
+  /** settings.environment < env_file < program environment, already merged (program wins). */
+  environment: Record<string, string>;
+  /** As written (name or uid[:gid]); resolved at spawn time by src/supervisor. */
+  user?: string;
+  umask?: number;
+  autostart: boolean;
+  autorestart: AutoRestart;
+  exitcodes: number[];
+  startsecsMs: number;
+  startretries: number;
+  backoff: BackoffPolicy;
+  stopsignal: NodeJS.Signals;
+  stopwaitsecsMs: number;
+  stopasgroup: boolean;
+  killasgroup: boolean;
+  priority: number;
+  numprocs: number;
+  numprocsStart: number;
+  /** Supervisor template, e.g. '%(program_name)s_%(process_num)02d'. */
+  processName: string;
+  redirectStderr: boolean;
+  disabled: boolean;
+  critical: boolean;
+  /** The group this program's processes belong to (its own name unless listed under `groups:`). */
+  group: string;
+  source: SourcePos;
+}
+
+export interface GroupConfig {
+  name: string;
+  programs: string[];
+  source: SourcePos;
+}
+
+export interface Config {
+  settings: Settings;
+  /** Sorted by (priority, name). */
+  programs: ProgramConfig[];
+  groups: GroupConfig[];
+  /** Every file read, in order ('<RINGMASTER_CONFIG_YAML>' for the inline form). */
+  files: string[];
+}
+
+export interface ConfigProblem {
+  file: string;
+  line: number;
+  col: number;
+  /** Dotted key path, e.g. 'programs.web.autorestart'. */
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: ConfigProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.file}:${p.line}:${p.col}: ${p.path ? p.path + ': ' : ''}${p.message}`;
+}

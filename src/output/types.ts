@@ -1,0 +1,21 @@
+import type { Readable } from 'node:stream';
+
+export type StreamName = 'stdout' | 'stderr';
+
+/**
+ * The one owner of ringmaster's stdout and stderr. Programs' pipes are attached once spawned;
+ * ringmaster's own messages go through `system`. Lines are never cut below 64 KiB nor mixed.
+ */
+export interface Output {
+  /** All process names that may print, so names are padded to the longest. Call again on change. */
+  setNames(names: readonly string[]): void;
+  /**
+   * Read `source` (a program's pipe) until EOF, writing each line as `name | line` on the
+   * matching stream of ringmaster. Resolves once EOF was seen and the last partial line written.
+   */
+  attach(name: string, stream: StreamName, source: Readable): Promise<void>;
+  /** A message of ringmaster itself: `ringmaster | text`. */
+  system(text: string, stream?: StreamName): void;
+  /** Flush partial lines and wait until everything written reached the OS. */
+  close(): Promise<void>;
+}

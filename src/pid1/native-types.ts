@@ -1,0 +1,63 @@
+// The contract of the native addon (native/ringmaster.c), loaded by src/pid1/native.ts.
+// Node has no fork/exec with process-group, credential and umask control, no waitpid on pids it
+// did not spawn, and no prctl; this small addon provides exactly those.
+
+export type StdioMode = 'pipe' | 'null' | 'inherit';
+
+export interface NativeSpawnOptions {
+  /** Absolute path of the executable (PATH lookup is done in JS beforehand). */
+  file: string;
+  argv: string[];
+  /** 'KEY=VALUE' strings; the child's whole environment. */
+  env: string[];
+  cwd?: string;
+  uid?: number;
+  gid?: number;
+  /** Supplementary groups; set (with setgroups) whenever uid or gid is given. */
+  groups?: number[];
+  umask?: number;
+  /** 'pgroup': setpgid(0,0) (own process group, same session). 'session': setsid(). 'none': inherit. */
+  pgroup: 'pgroup' | 'session' | 'none';
+  /** Make the child's new process group the foreground group of the terminal on fd 0, if any. */
+  foreground?: boolean;
+  stdin: StdioMode;
+  stdout: StdioMode;
+  /** 'stdout' sends fd 2 to the same pipe/fd as fd 1 (redirect_stderr). */
+  stderr: StdioMode | 'stdout';
+}
+
+export interface NativeSpawnResult {
+  pid: number;
+  /** Parent's ends of the pipes (O_CLOEXEC, non-blocking), or -1. */
+  stdinFd: number;
+  stdoutFd: number;
+  stderrFd: number;
+}
+
+/** Thrown by spawn when the child could not be set up or exec'd; nothing is left running. */
+export interface NativeSpawnError extends Error {
+  errno: number;
+  /** e.g. 'ENOENT' */
+  code: string;
+  /** The step that failed in the child: 'chdir' | 'setgroups' | 'setgid' | 'setuid' | 'exec' | 'fork' | 'pipe' … */
+  syscall: string;
+}
+
+/** How a child ended, decoded from the wait status. */
+export interface WaitResult {
+  pid: number;
+  /** Exit code when it exited, else null. */
+  code: number | null;
+  /** Signal number when killed by a signal, else null. */
+  signal: number | null;
+}
+
+export interface NativeAddon {
+  spawn(options: NativeSpawnOptions): NativeSpawnResult;
+  /** waitpid(pid, WNOHANG): the result if that child has ended (and is now reaped), else null. */
+  reap(pid: number): WaitResult | null;
+  /** waitid(P_ALL, WEXITED|WNOHANG|WNOWAIT): pid of some ended child without reaping it, or 0. */
+  peek(): number;
+  /** prctl(PR_SET_CHILD_SUBREAPER, 1); returns true on success. */
+  setSubreaper(): boolean;
+}
