@@ -1,0 +1,75 @@
+import { parseArgs } from 'node:util';
+import pkg from '../../package.json';
+import { check } from './check';
+import { run } from './run';
+
+const USAGE = `Usage:
+  ringmaster [run] [-c FILE]          supervise the programs of the config (the ENTRYPOINT)
+  ringmaster check [-c FILE]          validate a config, print every problem, exit 0 or 2
+  ringmaster --version | --help
+
+The config comes from -c, else $RINGMASTER_CONFIG, else $RINGMASTER_CONFIG_YAML (inline),
+else /etc/ringmaster.yaml, else ./ringmaster.yaml.
+`;
+
+const VERB_HELP: Record<string, string> = {
+  run: 'Usage: ringmaster run [-c FILE]\n\nSupervise the programs of the config in the foreground until the exit policy or a\nsignal ends it. TERM/INT/QUIT shut down in order; a second one kills at once.\n',
+  check: 'Usage: ringmaster check [-c FILE]\n\nValidate the config without starting anything. Prints every problem as\nFILE:LINE:COL: key: message and exits 2, or exits 0 when the config is good.\n',
+};
+
+const NOT_YET = new Set(['ctl', 'convert', 'healthcheck']);
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`ringmaster: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const verb = positionals[0] ?? 'run';
+  if (values.version) {
+    process.stdout.write(`ringmaster ${pkg.version}\n`);
+    return 0;
+  }
+  if (values.help) {
+    process.stdout.write(VERB_HELP[verb] ?? USAGE);
+    return 0;
+  }
+  if (positionals.length > 1) {
+    process.stderr.write(`ringmaster ${verb}: unexpected argument "${positionals[1]}"\n`);
+    return 2;
+  }
+  switch (verb) {
+    case 'run':
+      return run(values.config);
+    case 'check':
+      return check(values.config);
+    default:
+      if (NOT_YET.has(verb)) process.stderr.write(`ringmaster: "${verb}" is not available in this version yet\n`);
+      else process.stderr.write(`ringmaster: unknown command "${verb}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Listeners (signals, the reaper's timer) may still hold the loop; the work is done.
+    setImmediate(() => process.exit(code));
+  },
+  (err) => {
+    process.stderr.write(`ringmaster: ${(err as Error).stack ?? err}\n`);
+    process.exit(70);
+  },
+);

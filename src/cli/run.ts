@@ -1,0 +1,53 @@
+import { loadConfig } from '../config';
+import { ConfigError, formatProblem, type Config } from '../config/types';
+import { createOutput } from '../output/multiplexer';
+import { installFailsafe } from '../pid1/failsafe';
+import { Reaper } from '../pid1/reaper';
+import { installSignalHandlers } from '../pid1/signals';
+import { launch } from '../supervisor/launch';
+import { Supervisor } from '../supervisor/supervisor';
+
+/** Load the config or print every problem (SPEC §2) and return null. */
+export function loadOrReport(file: string | undefined): Config | null {
+  try {
+    return loadConfig({ file, env: process.env, cwd: process.cwd() });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const p of err.problems) process.stderr.write(`${formatProblem(p)}\n`);
+    process.stderr.write(`ringmaster: ${err.problems.length} problem(s) in the config; nothing was started\n`);
+    return null;
+  }
+}
+
+/** `ringmaster run`: supervise the config's programs until the exit policy or a signal ends it. */
+export async function run(file: string | undefined): Promise<number> {
+  const config = loadOrReport(file);
+  if (!config) return 2;
+
+  const output = createOutput({ stdout: process.stdout, stderr: process.stderr });
+  const log = (text: string) => output.system(text);
+  const reaper = new Reaper();
+  const supervisor = new Supervisor(config, { launch: (spec) => launch(spec, { output }), log });
+  output.setNames(supervisor.processes.map((p) => p.name));
+
+  reaper.onOrphanReaped((pid, status) => {
+    log(`reaped unknown pid ${pid} (${status.signal !== null ? `signal ${status.signal}` : `exit status ${status.code}`})`);
+    supervisor.onOrphanReaped();
+  });
+  reaper.start();
+  const removeSignals = installSignalHandlers(config.settings, {
+    shutdown: (sig) => supervisor.shutdown(`received ${sig}, shutting down`),
+    forward: (sig) => supervisor.forwardSignal(sig),
+  });
+  const removeFailsafe = installFailsafe(() => supervisor.emergencyStop(), log);
+
+  log(`ringmaster ${process.pid === 1 ? 'as PID 1' : `pid ${process.pid}`}, ${supervisor.processes.length} processes from ${config.files.join(', ')}`);
+  supervisor.start();
+  const code = await supervisor.finished;
+  log(`exiting with code ${code}`);
+  removeSignals();
+  removeFailsafe();
+  reaper.stop();
+  await output.close();
+  return code;
+}

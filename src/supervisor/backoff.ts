@@ -1,0 +1,12 @@
+import type { BackoffPolicy } from '../config/types';
+
+/**
+ * Delay before the next start after `streak` consecutive failures (1 = the first): `initial`
+ * doubling per failure up to `max`, with ±20% jitter so a fleet of crashing programs spreads out.
+ */
+export function backoffDelay(policy: BackoffPolicy, streak: number, random: () => number = Math.random): number {
+  const exp = Math.min(Math.max(streak - 1, 0), 30);
+  const base = Math.min(policy.initialMs * 2 ** exp, policy.maxMs);
+  const jitter = 1 + (random() * 0.4 - 0.2);
+  return Math.round(base * jitter);
+}

@@ -1,0 +1,30 @@
+import type { ExitPolicy } from '../config/types';
+import type { SupervisedProcess } from './process';
+
+/**
+ * SPEC §5: decides, each time a process ends for good, whether the container ends now and with
+ * which code. `all` ends with 0 when every process ended with an expected code, else with the
+ * first unexpected code seen.
+ */
+export class ExitPolicyJudge {
+  private firstUnexpected: number | null = null;
+
+  constructor(
+    private readonly policy: ExitPolicy,
+    private readonly processes: readonly SupervisedProcess[],
+  ) {}
+
+  /** The exit code to end the container with, or null to keep going. */
+  onEnded(p: SupervisedProcess, code: number, expected: boolean): number | null {
+    if (!expected && this.firstUnexpected === null) this.firstUnexpected = code;
+    switch (this.policy) {
+      case 'critical':
+        return p.spec.program.critical ? code : null;
+      case 'any':
+        return code;
+      case 'all':
+        if (this.processes.some((q) => q.active)) return null;
+        return this.firstUnexpected ?? 0;
+    }
+  }
+}

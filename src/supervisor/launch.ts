@@ -1,0 +1,49 @@
+import type { Output } from '../output/types';
+import { spawnProcess } from '../pid1/spawn';
+import { resolveUser } from '../config/users';
+import type { ProcessSpec, StartedChild } from './process';
+
+export interface LaunchOptions {
+  output: Output;
+  /** SUPERVISOR_SERVER_URL for the programs, when a control server listens. */
+  serverUrl?: string;
+  baseEnv?: NodeJS.ProcessEnv;
+}
+
+/** The environment a program gets (SPEC §2): ringmaster's, Supervisor's vars, then its own. */
+export function programEnv(spec: ProcessSpec, opts: LaunchOptions, user?: { name?: string; home?: string }): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(opts.baseEnv ?? process.env)) if (v !== undefined) env[k] = v;
+  env.SUPERVISOR_ENABLED = '1';
+  env.SUPERVISOR_PROCESS_NAME = spec.name;
+  env.SUPERVISOR_GROUP_NAME = spec.group;
+  if (opts.serverUrl) env.SUPERVISOR_SERVER_URL = opts.serverUrl;
+  // Unlike Supervisor, a program run as another user gets that user's HOME, USER and LOGNAME.
+  if (user?.name) env.USER = env.LOGNAME = user.name;
+  if (user?.home) env.HOME = user.home;
+  Object.assign(env, spec.program.environment);
+  return env;
+}
+
+/** Start one process's child with its config and hand its pipes to the output. */
+export function launch(spec: ProcessSpec, opts: LaunchOptions): StartedChild {
+  const program = spec.program;
+  const user = program.user ? resolveUser(program.user) : undefined;
+  const child = spawnProcess({
+    argv: program.argv,
+    env: programEnv(spec, opts, user),
+    cwd: program.directory,
+    uid: user?.uid,
+    gid: user?.gid,
+    groups: user?.groups,
+    umask: program.umask,
+    pgroup: 'pgroup',
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: program.redirectStderr ? 'stdout' : 'pipe',
+  });
+  if (child.stdout) void opts.output.attach(spec.name, 'stdout', child.stdout);
+  if (child.stderr) void opts.output.attach(spec.name, 'stderr', child.stderr);
+  child.stdin?.on('error', () => {}); // EPIPE after the program exited is not our concern
+  return child;
+}

@@ -1,0 +1,32 @@
+import type { ProgramConfig } from '../../src/config/types';
+
+/** A ProgramConfig with Supervisor's defaults, for unit tests of the state machine. */
+export function program(overrides: Partial<ProgramConfig> = {}): ProgramConfig {
+  return {
+    name: 'p',
+    argv: ['true'],
+    commandText: 'true',
+    shell: false,
+    environment: {},
+    autostart: true,
+    autorestart: 'unexpected',
+    exitcodes: [0],
+    startsecsMs: 1000,
+    startretries: 3,
+    backoff: { initialMs: 1000, maxMs: 30000, resetMs: 60000 },
+    stopsignal: 'SIGTERM',
+    stopwaitsecsMs: 10000,
+    stopasgroup: true,
+    killasgroup: true,
+    priority: 999,
+    numprocs: 1,
+    numprocsStart: 0,
+    processName: '%(program_name)s',
+    redirectStderr: false,
+    disabled: false,
+    critical: false,
+    group: overrides.name ?? 'p',
+    source: { file: 'test.yaml', line: 1, col: 1 },
+    ...overrides,
+  };
+}
