@@ -2,10 +2,14 @@ import { parseArgs } from 'node:util';
 import pkg from '../../package.json';
 import { check } from './check';
 import { run } from './run';
+import { single } from './single';
 
 const USAGE = `Usage:
   ringmaster [run] [-c FILE]          supervise the programs of the config (the ENTRYPOINT)
   ringmaster check [-c FILE]          validate a config, print every problem, exit 0 or 2
+  ringmaster [options] -- CMD [ARGS…] no config: be the init of one command (like tini) and exit
+                                      with its status; options --grace DURATION (default 10s),
+                                      -r FROM:TO (signal rewrite); more: ringmaster --help --
   ringmaster --version | --help
 
 The config comes from -c, else $RINGMASTER_CONFIG, else $RINGMASTER_CONFIG_YAML (inline),
@@ -20,6 +24,8 @@ const VERB_HELP: Record<string, string> = {
 const NOT_YET = new Set(['ctl', 'convert', 'healthcheck']);
 
 async function main(argv: string[]): Promise<number> {
+  const dashes = argv.indexOf('--');
+  if (dashes >= 0) return single(argv.slice(0, dashes), argv.slice(dashes + 1));
   let parsed;
   try {
     parsed = parseArgs({
