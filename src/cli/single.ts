@@ -7,6 +7,7 @@
 // signal forward it (rewritten), on TERM/INT/QUIT start the grace period, on the command's exit
 // stop what is left of its group, and leave with its status when nothing of it is left.
 import { parseArgs } from 'node:util';
+import { installFailsafe } from '../pid1/failsafe';
 import { Reaper } from '../pid1/reaper';
 import { listenToEverySignal, parseSignal, rewriteSignal, SHUTDOWN_SIGNALS, TTY_STOP_SIGNALS, type SignalRewrite } from '../pid1/signals';
 import { spawnProcess } from '../pid1/spawn';
@@ -183,6 +184,17 @@ class SingleCommand {
     }
   }
 
+  /** SPEC §4: if ringmaster itself fails, the command's group goes down with it (synchronous). */
+  emergencyStop(graceMs = 1000): void {
+    if (this.pgid === 0) return;
+    const targets = () => [-this.pgid, ...childPids()];
+    for (const t of targets()) trySignal(t, 'SIGTERM');
+    const sleeper = new Int32Array(new SharedArrayBuffer(4));
+    const until = Date.now() + graceMs;
+    while (Date.now() < until && targets().some((t) => trySignal(t, 0))) Atomics.wait(sleeper, 0, 0, 10);
+    for (const t of targets()) trySignal(t, 'SIGKILL');
+  }
+
   /** A reaped orphan may have been the last of the group. */
   onOrphanReaped(): void {
     if (this.status) this.finishIfGone();
@@ -255,11 +267,13 @@ export async function single(optionArgs: string[], command: string[]): Promise<n
   const reaper = new Reaper();
   reaper.onOrphanReaped(() => cmd.onOrphanReaped());
   reaper.start();
+  const removeFailsafe = installFailsafe(() => cmd.emergencyStop(), say);
 
   const failed = cmd.start();
   // Like dumb-init: ringmaster's own cwd must not pin a mount; the command keeps the caller's.
   process.chdir('/');
   const code = failed ?? (await cmd.done);
+  removeFailsafe();
   removeSignals();
   reaper.stop();
   return code;

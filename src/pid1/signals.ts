@@ -80,6 +80,17 @@ class Listeners {
   has(sig: NodeJS.Signals): boolean {
     return this.installed.some(([s]) => s === sig);
   }
+  /**
+   * Node emits a signal under every name it has (SIGABRT and SIGIOT, SIGIO and SIGPOLL), each
+   * name with its own listeners. An alias with no listener of ours would leave signal-exit (the
+   * failsafe) alone on it, and it would act as if the signal were fatal: give aliases a no-op.
+   */
+  coverAliases(): void {
+    const numbers = new Set(this.installed.map(([s]) => constants.signals[s]));
+    for (const [name, num] of Object.entries(constants.signals) as Array<[NodeJS.Signals, number]>) {
+      if (numbers.has(num) && !this.has(name)) this.on(name, () => {});
+    }
+  }
   removeAll(): void {
     for (const [sig, fn] of this.installed) process.off(sig, fn);
     this.installed = [];
@@ -131,6 +142,7 @@ export function installSignalHandlers(settings: Settings, actions: SignalActions
     // SIGPIPE stays at Node's SIG_IGN: a listener would turn every write to a closed pipe into an event.
     for (const sig of CATCHABLE_SIGNALS) if (sig !== 'SIGPIPE' && !listeners.has(sig)) ignore(sig);
   }
+  listeners.coverAliases();
   return () => listeners.removeAll();
 }
 
@@ -141,5 +153,6 @@ export function installSignalHandlers(settings: Settings, actions: SignalActions
 export function listenToEverySignal(handler: (sig: NodeJS.Signals) => void): () => void {
   const listeners = new Listeners();
   for (const sig of CATCHABLE_SIGNALS) listeners.on(sig, () => handler(sig));
+  listeners.coverAliases();
   return () => listeners.removeAll();
 }
