@@ -6,6 +6,7 @@
 // The main loop, top to bottom (as in tini): set the signals up, spawn the command, then on every
 // signal forward it (rewritten), on TERM/INT/QUIT start the grace period, on the command's exit
 // stop what is left of its group, and leave with its status when nothing of it is left.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { installFailsafe } from '../pid1/failsafe';
 import { Reaper } from '../pid1/reaper';
@@ -113,6 +114,16 @@ function trySignal(target: number, sig: NodeJS.Signals | 0): boolean {
   }
 }
 
+/** The process group of `pid`, from /proc (0 when it is gone). */
+function pgidOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return 0;
+  }
+}
+
 /** The status and message for a command that could not be started, as a shell gives them. */
 function spawnFailure(cmd: string, err: { code?: string; message?: string }): { code: number; message: string } {
   switch (err.code) {
@@ -177,17 +188,26 @@ class SingleCommand {
     const sent = rewriteSignal(this.opts.rewrite, sig);
     if (!sent || this.pgid === 0) return;
     trySignal(-this.pgid, sent);
-    if (this.status) for (const pid of childPids()) trySignal(pid, sent);
+    if (this.status) for (const pid of this.strays()) trySignal(pid, sent);
     if (SHUTDOWN_SIGNALS.includes(sig)) {
       this.shutdownForwarded = true;
       this.startGrace(`after ${sig}`);
     }
   }
 
+  /**
+   * Adopted orphans that left the command's group (daemons that called setsid, say): once the
+   * command exited they are signalled one by one. Members of the group are not, or they would
+   * get the signal twice.
+   */
+  private strays(): number[] {
+    return childPids().filter((pid) => pgidOf(pid) !== this.pgid);
+  }
+
   /** SPEC §4: if ringmaster itself fails, the command's group goes down with it (synchronous). */
   emergencyStop(graceMs = 1000): void {
     if (this.pgid === 0) return;
-    const targets = () => [-this.pgid, ...childPids()];
+    const targets = () => [-this.pgid, ...this.strays()];
     for (const t of targets()) trySignal(t, 'SIGTERM');
     const sleeper = new Int32Array(new SharedArrayBuffer(4));
     const until = Date.now() + graceMs;
@@ -209,7 +229,7 @@ class SingleCommand {
       const sent = rewriteSignal(this.opts.rewrite, 'SIGTERM');
       if (sent) {
         trySignal(-this.pgid, sent);
-        for (const pid of childPids()) trySignal(pid, sent);
+        for (const pid of this.strays()) trySignal(pid, sent);
       }
       this.startGrace(`after ${this.argv[0]} exited`);
     }
@@ -227,7 +247,7 @@ class SingleCommand {
     const left = this.status ? 'what is left of its process group' : 'its process group';
     say(`${this.argv[0]} still running ${this.opts.graceMs / 1000}s ${why}: sending SIGKILL to ${left} (${this.pgid})`);
     trySignal(-this.pgid, 'SIGKILL');
-    for (const pid of childPids()) trySignal(pid, 'SIGKILL');
+    for (const pid of this.strays()) trySignal(pid, 'SIGKILL');
   }
 
   /** Leave once the command exited and nothing of its group nor any adopted orphan is left. */
@@ -272,7 +292,11 @@ export async function single(optionArgs: string[], command: string[]): Promise<n
   const failed = cmd.start();
   // Like dumb-init: ringmaster's own cwd must not pin a mount; the command keeps the caller's.
   process.chdir('/');
+  // With stdio inherited nothing else holds the event loop: signal listeners and the reaper's
+  // sweep are unref'd, and the exit comes by SIGCHLD. This idle timer keeps ringmaster waiting.
+  const keepAlive = setInterval(() => {}, 2 ** 30);
   const code = failed ?? (await cmd.done);
+  clearInterval(keepAlive);
   removeFailsafe();
   removeSignals();
   reaper.stop();
