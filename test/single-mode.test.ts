@@ -273,3 +273,36 @@ describe('single-command mode: stdio and job control', () => {
     assert.equal((await rm.wait()).code, 0);
   });
 });
+
+/** Run `command` (a shell line) on a fresh pty, as `docker run -t` gives one, via util-linux `script`. */
+function onPty(command: string, input = ''): { status: number | null; out: string } {
+  const r = spawnSync('script', ['-qec', command, '/dev/null'], { input, encoding: 'utf8', timeout: 15_000 });
+  return { status: r.status, out: r.stdout };
+}
+const NO_SCRIPT = spawnSync('script', ['--version']).status === 0 ? undefined : 'util-linux `script` is not installed';
+
+describe('single-command mode on a terminal (scenarios 21, 22, 24)', { skip: NO_SCRIPT }, () => {
+  const rm = `${process.execPath} ${BUNDLE} --`;
+
+  it('the command\'s process group is the terminal\'s foreground group, so job control works (scenario 21)', () => {
+    const fg = onPty(`${rm} sh -c 'cut -d" " -f5,8 /proc/$$/stat'`);
+    assert.equal(fg.status, 0);
+    const [pgrp, tpgid] = fg.out.trim().split(' ');
+    assert.equal(pgrp, tpgid, `pgrp ${pgrp} is not the foreground group ${tpgid}`);
+    const interactive = onPty(`${rm} sh -ic 'echo flags=$-'`);
+    assert.match(interactive.out, /flags=\S*m/);
+    assert.doesNotMatch(interactive.out, /cannot set terminal process group|no job control/);
+  });
+
+  it('an interactive filter reads the terminal until EOF (scenario 22)', () => {
+    const r = onPty(`${rm} tac`, '1\n2\n3\n');
+    assert.equal(r.status, 0);
+    assert.match(r.out, /3\r?\n2\r?\n1\r?\n/);
+  });
+
+  it('as the session leader owning the terminal, its command gets no hand-off SIGHUP (scenario 24)', () => {
+    const r = onPty(`exec ${rm} sh -c 'sleep 0.3; echo alive'`);
+    assert.equal(r.status, 0);
+    assert.match(r.out, /alive/);
+  });
+});
