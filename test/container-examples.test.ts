@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { ROOT, Ringmaster, sleep, tempDir } from './support/ringmaster';
-import { Rootfs, rootfsSkipReason } from './support/rootfs';
+import { ENTRYPOINT, Rootfs, rootfsSkipReason } from './support/rootfs';
 
 const EXAMPLES = path.join(ROOT, 'compose-examples');
 
@@ -52,6 +52,24 @@ function check(file: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: numbe
   const rm = new Ringmaster({ args: ['check', '-c', file], env });
   return rm.wait().then((exit) => ({ code: exit.code, out: rm.stdout + rm.stderr }));
 }
+
+describe('Dockerfile (SPEC §7)', () => {
+  const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+
+  it('builds in node:20-bookworm with npm ci && npm run build, runs on debian:bookworm-slim', () => {
+    assert.match(dockerfile, /^FROM node:20-bookworm AS build$/m);
+    assert.match(dockerfile, /^RUN npm ci\b/m);
+    assert.match(dockerfile, /^RUN npm run build$/m);
+    assert.match(dockerfile, /^FROM debian:bookworm-slim$/m);
+  });
+
+  it('ships only the binary and its addon, with the ENTRYPOINT the test harness mirrors', () => {
+    const copies = dockerfile.split('\n').filter((l) => /^COPY --from=build /.test(l));
+    assert.deepEqual(copies, ['COPY --from=build /src/dist/ringmaster /src/dist/ringmaster.node /usr/local/bin/']);
+    assert.match(dockerfile, new RegExp(`^ENTRYPOINT \\["${ENTRYPOINT}"\\]$`, 'm'));
+    assert.match(dockerfile, /^ENV RINGMASTER_CONFIG=\/etc\/ringmaster\.yaml$/m);
+  });
+});
 
 describe('compose-examples: every config passes `ringmaster check` (SPEC §7)', () => {
   const configs = ['compose', 'nginx-app'].map((d) => path.join(EXAMPLES, d, 'ringmaster.yaml'));
