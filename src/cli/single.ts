@@ -231,7 +231,7 @@ class SingleCommand {
         trySignal(-this.pgid, sent);
         for (const pid of this.strays()) trySignal(pid, sent);
       }
-      this.startGrace(`after ${this.argv[0]} exited`);
+      this.startGrace('after it exited');
     }
     this.pollTimer = setInterval(() => this.finishIfGone(), GROUP_POLL_MS);
   }
@@ -244,8 +244,10 @@ class SingleCommand {
   private escalate(why: string): void {
     this.killed = true;
     this.killedAt = Date.now();
-    const left = this.status ? 'what is left of its process group' : 'its process group';
-    say(`${this.argv[0]} still running ${this.opts.graceMs / 1000}s ${why}: sending SIGKILL to ${left} (${this.pgid})`);
+    const grace = `${this.opts.graceMs / 1000}s`;
+    say(this.status
+      ? `processes of ${this.argv[0]}'s group still running ${grace} ${why}: sending SIGKILL to them (group ${this.pgid})`
+      : `${this.argv[0]} still running ${grace} ${why}: sending SIGKILL to its process group (${this.pgid})`);
     trySignal(-this.pgid, 'SIGKILL');
     for (const pid of this.strays()) trySignal(pid, 'SIGKILL');
   }
