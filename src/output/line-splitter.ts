@@ -1,0 +1,145 @@
+/**
+ * Turns a producer's chunks into whole prefixed lines, one output Buffer per chunk. A line is
+ * never cut below `maxLine` bytes; a longer one becomes pieces of at most `maxLine` bytes, cut
+ * at a UTF-8 character boundary. The tail of a chunk without a newline waits in `pending` (a list
+ * of slices, concatenated once), bounded by `maxLine`.
+ */
+export class LineSplitter {
+  private pending: Buffer[] = [];
+  private pendingLength = 0;
+
+  constructor(
+    private prefix: Buffer,
+    private readonly maxLine: number,
+  ) {}
+
+  setPrefix(prefix: Buffer): void {
+    this.prefix = prefix;
+  }
+
+  get hasPartial(): boolean {
+    return this.pendingLength > 0;
+  }
+
+  /** Everything `chunk` completes, ready to write (null when nothing is complete yet). */
+  push(chunk: Buffer): Buffer | null {
+    const out: Buffer[] = [];
+    let pos = 0;
+    if (this.pendingLength > 0) {
+      const nl = chunk.indexOf(10);
+      if (nl < 0) {
+        this.keep(chunk);
+        return this.drainOverlong(out);
+      }
+      const head = Buffer.concat([...this.pending, chunk.subarray(0, nl)], this.pendingLength + nl);
+      this.pending = [];
+      this.pendingLength = 0;
+      out.push(this.render(head, 0, head.length));
+      pos = nl + 1;
+    }
+    const lastNl = chunk.lastIndexOf(10);
+    if (lastNl >= pos) out.push(this.render(chunk, pos, lastNl + 1));
+    const tail = lastNl >= pos ? lastNl + 1 : pos;
+    if (tail < chunk.length) this.keep(chunk.subarray(tail));
+    return this.drainOverlong(out);
+  }
+
+  /** The partial line as a line of its own (idle flush or end of stream), or null. */
+  flush(): Buffer | null {
+    if (this.pendingLength === 0) return null;
+    const line = Buffer.concat(this.pending, this.pendingLength);
+    this.pending = [];
+    this.pendingLength = 0;
+    return this.render(line, 0, line.length);
+  }
+
+  private keep(slice: Buffer): void {
+    this.pending.push(slice);
+    this.pendingLength += slice.length;
+  }
+
+  /** A partial line past maxLine is written out in full pieces now; the rest keeps waiting. */
+  private drainOverlong(out: Buffer[]): Buffer | null {
+    if (this.pendingLength > this.maxLine) {
+      const all = Buffer.concat(this.pending, this.pendingLength);
+      let start = 0;
+      while (all.length - start > this.maxLine) {
+        const end = cutPoint(all, start, this.maxLine);
+        out.push(this.renderPiece(all, start, end));
+        start = end;
+      }
+      const rest = all.subarray(start);
+      this.pending = rest.length ? [rest] : [];
+      this.pendingLength = rest.length;
+    }
+    if (out.length === 0) return null;
+    return out.length === 1 ? out[0] : Buffer.concat(out);
+  }
+
+  /**
+   * Complete lines src[start..end) (the region ends with '\n' unless it is one line being
+   * flushed) into one Buffer: a prefix before each line, long lines cut into pieces.
+   */
+  private render(src: Buffer, start: number, end: number): Buffer {
+    const p = this.prefix.length;
+    const max = this.maxLine;
+    let size = 0;
+    let lines = 0;
+    let overlong = false;
+    for (let s = start; s < end; ) {
+      let nl = src.indexOf(10, s);
+      if (nl < 0 || nl >= end) nl = end;
+      if (nl - s > max) overlong = true;
+      lines++;
+      size += p + (nl - s) + 1;
+      s = nl + 1;
+    }
+    if (overlong) return this.renderSlow(src, start, end);
+    const out = Buffer.allocUnsafe(size);
+    let o = 0;
+    for (let s = start; s < end; ) {
+      let nl = src.indexOf(10, s);
+      if (nl < 0 || nl >= end) nl = end;
+      o += this.prefix.copy(out, o);
+      o += src.copy(out, o, s, nl);
+      out[o++] = 10;
+      s = nl + 1;
+    }
+    return lines > 0 ? out : Buffer.alloc(0);
+  }
+
+  private renderSlow(src: Buffer, start: number, end: number): Buffer {
+    const parts: Buffer[] = [];
+    for (let s = start; s < end; ) {
+      let nl = src.indexOf(10, s);
+      if (nl < 0 || nl >= end) nl = end;
+      let a = s;
+      while (nl - a > this.maxLine) {
+        const cut = cutPoint(src, a, this.maxLine);
+        parts.push(this.renderPiece(src, a, cut));
+        a = cut;
+      }
+      parts.push(this.renderPiece(src, a, nl));
+      s = nl + 1;
+    }
+    return Buffer.concat(parts);
+  }
+
+  private renderPiece(src: Buffer, start: number, end: number): Buffer {
+    const out = Buffer.allocUnsafe(this.prefix.length + (end - start) + 1);
+    let o = this.prefix.copy(out, 0);
+    o += src.copy(out, o, start, end);
+    out[o] = 10;
+    return out;
+  }
+}
+
+/** Where to cut a piece of at most `max` bytes from `start` without splitting a UTF-8 sequence. */
+export function cutPoint(buf: Buffer, start: number, max: number): number {
+  let end = start + max;
+  if (end >= buf.length) return buf.length;
+  // buf[end] is the first byte of the next piece: it must not be a continuation byte (10xxxxxx).
+  let back = end;
+  while (back > start && back > end - 4 && (buf[back] & 0xc0) === 0x80) back--;
+  return back > start && (buf[back] & 0xc0) !== 0x80 ? back : end;
+}
