@@ -13,7 +13,8 @@ const THOUSAND_ORPHANS = 'for i in $(seq 10); do sh -c \'for j in $(seq 100); do
 
 /** After the orphans were spawned: wait until all of them ended, then count the zombies left. */
 async function orphansEndWithoutZombies(rm: Ringmaster): Promise<void> {
-  await rm.waitFor(/spawned/, 30_000);
+  // The program's own line (`spawner | spawned` in supervisor mode), not ringmaster's `spawned: …`.
+  await rm.waitFor(/^(spawner +\| )?spawned$/m, 30_000);
   const pid = await rm.ringmasterPid();
   const first = namespacePids(pid).length;
   assert.ok(first > 500, `expected the orphans to be running, saw ${first} processes`);
@@ -53,7 +54,7 @@ describe('reaping when not PID 1: child subreaper (SPEC §4, scenario 19)', () =
     const rm = new Ringmaster({ args: ['-c', writeConfig(`programs:
   spawner: {command: ${JSON.stringify(['sh', '-c', 'for i in $(seq 20); do sh -c "sleep 0.5 </dev/null >/dev/null 2>&1 &"; done; echo spawned; sleep 30'])}, startsecs: 0}
 `)] });
-    await rm.waitFor(/spawned/);
+    await rm.waitFor(/^spawner +\| spawned$/m);
     const pid = await rm.ringmasterPid();
     const adopted = childrenOf(pid).filter((p) => readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'sleep');
     assert.equal(adopted.length, 20, 'orphans were not re-parented to ringmaster');
