@@ -8,12 +8,19 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { BUNDLE, NO_UNSHARE, Ringmaster, alive, canUnshare, childrenOf, eventually, sleep, tempDir } from './support/ringmaster';
 
+const started: Ringmaster[] = [];
 function single(args: string[], opts: { pid1?: boolean; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Ringmaster {
-  return new Ringmaster({ args, pid1: opts.pid1, env: opts.env, cwd: opts.cwd });
+  const rm = new Ringmaster({ args, pid1: opts.pid1, env: opts.env, cwd: opts.cwd });
+  started.push(rm);
+  return rm;
 }
+// A failed assertion may leave a run behind: end every one still running, by its pids.
+after(async () => {
+  for (const rm of started) if (rm.proc.exitCode === null && rm.proc.signalCode === null) await killAll(rm);
+});
 
 /** The state letter of a process from /proc/PID/stat (R, S, T, Z …), '' when gone. */
 function state(pid: number): string {
@@ -45,8 +52,8 @@ export function listening(port: number): boolean {
 
 /** End a test's run for good: SIGKILL the command's process group(s), then ringmaster. */
 async function killAll(rm: Ringmaster): Promise<void> {
-  const rmPid = await rm.ringmasterPid();
-  for (const child of childrenOf(rmPid)) {
+  const rmPid = await rm.ringmasterPid(1000).catch(() => 0);
+  for (const child of rmPid ? childrenOf(rmPid) : []) {
     try {
       process.kill(-child, 'SIGKILL');
     } catch {

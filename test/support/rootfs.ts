@@ -63,6 +63,8 @@ export interface ContainerRunOptions {
 }
 
 export class Rootfs {
+  /** Every container started here, killed by remove() in case a failed test left one running. */
+  private runs: Ringmaster[] = [];
   private constructor(readonly dir: string) {}
 
   /** Build a fresh root. Throws when the SEA or busybox is missing (check rootfsSkipReason first). */
@@ -134,10 +136,14 @@ export class Rootfs {
       '/bin/busybox', 'env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
       ENTRYPOINT,
     ];
-    return new Ringmaster({ pid1: true, command, args: opts.args });
+    const rm = new Ringmaster({ pid1: true, command, args: opts.args });
+    this.runs.push(rm);
+    return rm;
   }
 
+  /** Kill what is still running (by unshare's pid: --kill-child takes the namespace down), delete the root. */
   remove(): void {
+    for (const rm of this.runs) if (rm.proc.exitCode === null && rm.proc.signalCode === null) rm.kill();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
