@@ -8,10 +8,10 @@
 // ringmaster itself is PID 1, like the Dockerfile's ENTRYPOINT.
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
-  chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync,
+  chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { NO_UNSHARE, ROOT, Ringmaster, canUnshare, tempDir } from './ringmaster';
+import { BUNDLE, NO_UNSHARE, ROOT, Ringmaster, canUnshare, tempDir } from './ringmaster';
 
 export const SEA = path.join(ROOT, 'dist', 'ringmaster');
 export const ADDON = path.join(ROOT, 'dist', 'ringmaster.node');
@@ -23,6 +23,8 @@ export const IMAGE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 /** Why the container-like tests cannot run here, or undefined when they can. */
 export function rootfsSkipReason(): string | undefined {
   if (!existsSync(SEA)) return `${SEA} (the single executable) is missing: run \`node scripts/build.mjs\` (npm test builds with --no-sea)`;
+  // The SEA is built from the bundle: one older than the bundle is stale (a later --no-sea build).
+  if (statSync(SEA).mtimeMs < statSync(BUNDLE).mtimeMs) return `${SEA} is older than ${BUNDLE}: run \`node scripts/build.mjs\` to rebuild the single executable`;
   if (!existsSync(BUSYBOX)) return `${BUSYBOX} is missing: install busybox-static`;
   if (process.platform !== 'linux') return 'needs Linux';
   if (!canUnshare()) return NO_UNSHARE;
