@@ -67,7 +67,7 @@ describe('exit policy and codes (SPEC §5)', () => {
   it('critical: the container ends with the critical program\'s code and prints a summary', async () => {
     const rm = run(`
 programs:
-  app: {command: "sh -c 'sleep 0.3; exit 3'", startsecs: 0, critical: true}
+  app: {command: "sh -c 'sleep 0.3; exit 3'", startsecs: 0, critical: true, autorestart: false}
   side: {command: "sleep 1000", startsecs: 0}
 `);
     const exit = await rm.wait();
@@ -79,7 +79,7 @@ programs:
   it('critical: a program killed by signal N gives 128+N', async () => {
     const rm = run(`
 programs:
-  app: {command: "sh -c 'sleep 0.2; kill -KILL $$'", startsecs: 0, critical: true, autorestart: false}
+  app: {command: "sh -c 'sleep 0.2; kill -KILL $$$$'", startsecs: 0, critical: true, autorestart: false}
 `);
     assert.equal((await rm.wait()).code, 137);
   });
@@ -211,7 +211,7 @@ programs:
     const pidFile = path.join(dir, 'straggler');
     const rm = run(`
 programs:
-  leader: {command: ["sh", "-c", "sh -c 'trap \\"\\" TERM; echo $$ > ${pidFile}; while :; do sleep 0.05; done' & wait"], startsecs: 0, stopwaitsecs: 0.5}
+  leader: {command: ["sh", "-c", "sh -c 'trap \\"\\" TERM; echo $$$$ > ${pidFile}; while :; do sleep 0.05; done' & wait"], startsecs: 0, stopwaitsecs: 0.5}
 `);
     await eventually(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 5000, 'straggler pid');
     const straggler = Number(readFileSync(pidFile, 'utf8'));
@@ -311,7 +311,7 @@ programs:
     const rm = run(`
 settings: {exit_policy: all}
 programs:
-  grp: {command: ["sh", "-c", "echo pid=$$ pgid=$(cut -d' ' -f5 /proc/$$/stat)"], startsecs: 0, autorestart: false}
+  grp: {command: ["sh", "-c", "echo pid=$$$$ pgid=$(cut -d' ' -f5 /proc/$$$$/stat)"], startsecs: 0, autorestart: false}
 `);
     await rm.wait();
     const m = rm.stdout.match(/pid=(\d+) pgid=(\d+)/);
@@ -341,7 +341,7 @@ programs:
   off: {command: "echo off", disabled: true}
 `);
     await rm.wait();
-    assert.doesNotMatch(rm.stdout, /\| manual|\| off/);
+    assert.doesNotMatch(rm.stdout, /^(manual|off) +\|/m);
     assert.ok(rm.stdout.indexOf('spawned: sooner') < rm.stdout.indexOf('spawned: later'));
     assert.match(rm.stdout, /manual: STOPPED, never started/);
   });
@@ -356,13 +356,13 @@ describe('bad config (SPEC §2)', () => {
   web:
     command: nginx
     autorestart: sometimes
-    autorstart: true
+    autorestat: true
 `, dir);
     const rm = new Ringmaster({ args: ['-c', file] });
     const exit = await rm.wait();
     assert.equal(exit.code, 2);
     assert.match(rm.stderr, new RegExp(`${file}:5:18: programs\\.web\\.autorestart: expected true, false or unexpected, got "sometimes"`));
-    assert.match(rm.stderr, /programs\.web\.autorstart: .*did you mean "autorestart"/);
+    assert.match(rm.stderr, /programs\.web\.autorestat: .*did you mean "autorestart"/);
     await sleep(200);
     assert.equal(existsSync(marker), false);
   });
@@ -391,5 +391,28 @@ programs:
     const exit = await rm.wait();
     assert.equal(exit.signal, 'SIGALRM');
     await eventually(() => !alive(child), 3000, 'program gone');
+  });
+});
+
+describe('as PID 1 (SPEC §4)', () => {
+  it('reaps orphans of programs and stops on TERM from outside the namespace', async (t) => {
+    const { canUnshare, NO_UNSHARE } = await import('./support/ringmaster');
+    if (!canUnshare()) return t.skip(NO_UNSHARE);
+    const dir = tempDir();
+    const report = path.join(dir, 'zombies');
+    const file = writeConfig(`
+programs:
+  forker: {command: ["sh", "-c", "for i in $(seq 200); do (sleep 0.05 &) ; done; sleep 1000"], startsecs: 0}
+  counter:
+    command: ["sh", "-c", "sleep 2; for s in /proc/[0-9]*/stat; do cut -d' ' -f3 $s; done 2>/dev/null | grep -c Z > ${report}; sleep 1000"]
+    startsecs: 0
+`);
+    const rm = new Ringmaster({ args: ['-c', file], pid1: true });
+    await rm.waitFor(/as PID 1/);
+    await eventually(() => existsSync(report) && readFileSync(report, 'utf8').trim() !== '', 10_000, 'zombie count');
+    assert.equal(readFileSync(report, 'utf8').trim(), '0', 'zombies left as PID 1');
+    assert.match(rm.stdout, /reaped unknown pid/);
+    await rm.signal('SIGTERM');
+    assert.equal((await rm.wait()).code, 0);
   });
 });

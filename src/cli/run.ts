@@ -42,8 +42,11 @@ export async function run(file: string | undefined): Promise<number> {
   const removeFailsafe = installFailsafe(() => supervisor.emergencyStop(), log);
 
   log(`ringmaster ${process.pid === 1 ? 'as PID 1' : `pid ${process.pid}`}, ${supervisor.processes.length} processes from ${config.files.join(', ')}`);
+  // Supervising is the point even when nothing runs (e.g. every program ended, none critical).
+  const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
   supervisor.start();
   const code = await supervisor.finished;
+  clearInterval(keepAlive);
   log(`exiting with code ${code}`);
   removeSignals();
   removeFailsafe();

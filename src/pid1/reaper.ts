@@ -13,10 +13,25 @@ import type { WaitResult } from './native-types';
 const tracked = new Map<number, (r: WaitResult) => void>();
 const libuvOwned = new Set<number>();
 let spawnWrapped = false;
+/** The running Reaper's sweep timer: ref'd while children are tracked (see below). */
+let sweepTimer: NodeJS.Timeout | undefined;
 
-/** Called by spawn.ts right after a native spawn: `onExit` gets the child's wait status once. */
+/**
+ * Called by spawn.ts right after a native spawn: `onExit` gets the child's wait status once.
+ * libuv knows nothing of these children and Node's SIGCHLD listener does not keep the event loop
+ * alive, so while any is tracked the sweep timer holds the loop open: without it, a child that
+ * closed its pipes could end ringmaster before its SIGCHLD was handled.
+ */
 export function trackChild(pid: number, onExit: (r: WaitResult) => void): void {
   tracked.set(pid, onExit);
+  sweepTimer?.ref();
+}
+
+function untrack(pid: number): ((r: WaitResult) => void) | undefined {
+  const onExit = tracked.get(pid);
+  tracked.delete(pid);
+  if (tracked.size === 0) sweepTimer?.unref();
+  return onExit;
 }
 
 function wrapChildProcessSpawn(): void {
@@ -58,7 +73,8 @@ export class Reaper {
     wrapChildProcessSpawn();
     process.on('SIGCHLD', this.onSigchld);
     this.sweep = setInterval(() => this.drain(), SWEEP_MS);
-    this.sweep.unref();
+    sweepTimer = this.sweep;
+    if (tracked.size === 0) this.sweep.unref();
     if (process.pid !== 1 && !native().setSubreaper()) {
       process.stderr.write('ringmaster: warning: could not become a child subreaper; orphans of programs may stay zombies\n');
     }
@@ -68,6 +84,7 @@ export class Reaper {
   stop(): void {
     process.off('SIGCHLD', this.onSigchld);
     clearInterval(this.sweep);
+    if (sweepTimer === this.sweep) sweepTimer = undefined;
     clearTimeout(this.retry);
   }
 
@@ -101,9 +118,8 @@ export class Reaper {
   private reapOne(pid: number): boolean {
     const status = native().reap(pid);
     if (!status) return false;
-    const onExit = tracked.get(pid);
+    const onExit = untrack(pid);
     if (onExit) {
-      tracked.delete(pid);
       onExit(status);
     } else {
       for (const l of this.listeners) l(pid, status);

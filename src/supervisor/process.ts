@@ -195,6 +195,7 @@ export class SupervisedProcess {
     const uptime = this.now() - this.startedAt;
     this.lastExit = status;
     this.pid = 0;
+    if (!groupAlive(this.pgid)) this.pgid = 0; // nothing of it lingers
     this.clearTimer();
     const program = this.spec.program;
     const how = describeExit(status);

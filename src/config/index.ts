@@ -1,0 +1,134 @@
+import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
+import { readProgram } from './program';
+import { DEFAULT_SETTINGS, SETTINGS_KEYS, applySetting, checkSettingsNode } from './settings';
+import { Source, readSources, type SourceOptions } from './sources';
+import { ConfigError, type Config, type ConfigProblem, type GroupConfig, type ProgramConfig, type Settings } from './types';
+import { ValueReader, closest, describe } from './values';
+
+const TOP_KEYS = ['settings', 'programs', 'groups', 'include'];
+
+interface Entry {
+  reader: ValueReader;
+  key: Node;
+  value: Node;
+}
+
+/**
+ * Load every source of the config (SPEC §1–2), merge them, apply RINGMASTER_<SETTING>
+ * overrides, and validate. Throws a ConfigError holding every problem; returns only a config
+ * that is good as a whole.
+ */
+export function loadConfig(opts: SourceOptions): Config {
+  const problems: ConfigProblem[] = [];
+  const sources = readSources(opts, problems);
+  const settingEntries = new Map<string, Entry>();
+  const programEntries = new Map<string, Entry>();
+  const groupEntries = new Map<string, Entry>();
+
+  for (const source of sources) {
+    problems.push(...source.syntaxProblems());
+    if (source.doc.errors.length > 0) continue;
+    const r = new ValueReader(source, opts.env, problems);
+    const root = source.doc.contents as Node | null;
+    if (root === null || (isScalar(root) && root.value === null)) continue;
+    if (!isMap(root)) {
+      r.fail(root, '', `expected a map with settings, programs and groups, got ${describe(root)}`);
+      continue;
+    }
+    for (const pair of root.items as Pair<Node, Node>[]) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : '';
+      const value = pair.value as Node;
+      if (key === 'include') continue; // read by readSources
+      if (key === 'eventlisteners') r.fail(pair.key, key, 'not supported yet (planned: event listeners)');
+      else if (key === 'settings') {
+        if (checkSettingsNode(r, value)) for (const p of mapPairs(value)) settingEntries.set(p.name, { reader: r, key: p.key, value: p.value });
+      } else if (key === 'programs' || key === 'groups') {
+        collect(r, key, value, key === 'programs' ? programEntries : groupEntries, key === 'programs');
+      } else {
+        const hint = closest(key, [...TOP_KEYS, 'eventlisteners']);
+        r.fail(pair.key, key, `unknown key "${key}"${hint ? `, did you mean "${hint}"?` : ''}`);
+      }
+    }
+  }
+
+  const settings: Settings = structuredClone(DEFAULT_SETTINGS);
+  for (const [name, e] of settingEntries) applySetting(e.reader, name, e.key, e.value, settings);
+  for (const key of SETTINGS_KEYS) {
+    const variable = `RINGMASTER_${key.toUpperCase()}`;
+    const text = opts.env[variable];
+    if (text === undefined) continue;
+    const source = new Source(`env:${variable}`, text, opts.cwd);
+    const r = new ValueReader(source, {}, problems);
+    applySetting(r, key, source.doc.contents as Node, source.doc.contents as Node, settings);
+  }
+
+  const programs: ProgramConfig[] = [];
+  for (const [name, e] of programEntries) {
+    const p = readProgram(e.reader, name, e.key, e.value, settings);
+    if (p) programs.push(p);
+  }
+  const groups = readGroups(groupEntries, programEntries, programs);
+
+  if (problems.length > 0 || sources.length === 0) {
+    problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
+    throw new ConfigError(problems);
+  }
+  programs.sort((a, b) => a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { settings, programs, groups, files: sources.map((s) => s.file) };
+}
+
+function mapPairs(node: Node): Array<{ name: string; key: Node; value: Node }> {
+  return (isMap(node) ? (node.items as Pair<Node, Node>[]) : []).map((p) => ({
+    name: isScalar(p.key) ? String(p.key.value) : '',
+    key: p.key,
+    value: p.value as Node,
+  }));
+}
+
+/** Entries of `programs:` or `groups:` merged by name across files; a program twice is an error. */
+function collect(r: ValueReader, section: string, node: Node, into: Map<string, Entry>, unique: boolean): void {
+  if (isScalar(node) && node.value === null) return;
+  if (!isMap(node)) return void r.fail(node, section, `expected a map of names, got ${describe(node)}`);
+  for (const p of mapPairs(node)) {
+    const previous = into.get(p.name);
+    if (previous && unique) {
+      const at = previous.reader.source;
+      const { line, col } = at.pos(previous.key);
+      r.fail(p.key, `${section}.${p.name}`, `defined twice (also at ${at.file}:${line}:${col})`);
+      continue;
+    }
+    into.set(p.name, { reader: r, key: p.key, value: p.value });
+  }
+}
+
+function readGroups(entries: Map<string, Entry>, programEntries: Map<string, Entry>, programs: ProgramConfig[]): GroupConfig[] {
+  const groups: GroupConfig[] = [];
+  const owner = new Map<string, string>();
+  for (const [name, e] of entries) {
+    const r = e.reader;
+    const path = `groups.${name}`;
+    if (!/^[^\s:/]+$/.test(name)) r.fail(e.key, path, 'a group name may not contain spaces, ":" or "/"');
+    if (!isSeq(e.value)) {
+      r.fail(e.value ?? e.key, path, `expected a list of program names, got ${describe(e.value)}`);
+      continue;
+    }
+    const members: string[] = [];
+    (e.value.items as Node[]).forEach((item, i) => {
+      const member = r.text(item, `${path}[${i}]`);
+      if (member === undefined) return;
+      if (!programEntries.has(member)) {
+        const hint = closest(member, [...programEntries.keys()]);
+        return void r.fail(item, `${path}[${i}]`, `no program named "${member}"${hint ? `, did you mean "${hint}"?` : ''}`);
+      }
+      if (owner.has(member)) return void r.fail(item, `${path}[${i}]`, `program "${member}" is already in group "${owner.get(member)}"`);
+      owner.set(member, name);
+      members.push(member);
+    });
+    groups.push({ name, programs: members, source: { file: r.source.file, ...r.source.pos(e.key) } });
+  }
+  for (const p of programs) p.group = owner.get(p.name) ?? p.name;
+  return groups;
+}
+
+export { ConfigError } from './types';
+export type { Config } from './types';

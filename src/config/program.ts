@@ -1,0 +1,195 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
+import { parseEnvFile } from './envfile';
+import { shellSplit } from './shellwords';
+import type { ProgramConfig, Settings } from './types';
+import { resolveUser } from './users';
+import { closest, describe, type ValueReader } from './values';
+
+/** Program keys whose behaviour comes with a later feature: rejected, never silently ignored. */
+export const PROGRAM_KEYS_LATER: Record<string, string> = {
+  healthcheck: 'health checks',
+  depends_on: 'dependencies',
+  stdout_logfile: 'log files',
+  stdout_logfile_maxbytes: 'log files',
+  stdout_logfile_backups: 'log files',
+  stderr_logfile: 'log files',
+  stderr_logfile_maxbytes: 'log files',
+  stderr_logfile_backups: 'log files',
+  strip_ansi: 'log files',
+};
+
+export const PROGRAM_KEYS = [
+  'command', 'shell', 'directory', 'environment', 'user', 'umask', 'autostart', 'autorestart',
+  'exitcodes', 'startsecs', 'startretries', 'backoff', 'stopsignal', 'stopwaitsecs', 'stopasgroup',
+  'killasgroup', 'priority', 'numprocs', 'numprocs_start', 'process_name', 'redirect_stderr',
+  'env_file', 'disabled', 'critical',
+] as const;
+
+const AUTORESTART: Record<string, ProgramConfig['autorestart']> = {
+  true: true, always: true, false: false, never: false, unexpected: 'unexpected', 'on-failure': 'unexpected',
+};
+
+const NAME_RE = /^[^\s:/]+$/;
+
+/** Validate one `programs.NAME` entry; null when it has problems (all of them recorded). */
+export function readProgram(r: ValueReader, name: string, keyNode: Node, node: Node, settings: Settings): ProgramConfig | null {
+  const base = `programs.${name}`;
+  const before = r.problems.length;
+  if (!NAME_RE.test(name)) r.fail(keyNode, base, 'a program name may not contain spaces, ":" or "/"');
+  if (!isMap(node)) {
+    r.fail(node ?? keyNode, base, `expected a map of program settings, got ${describe(node)}`);
+    return null;
+  }
+  const values = new Map<string, Node>();
+  for (const pair of node.items as Pair<Node, Node>[]) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : '';
+    if (key in PROGRAM_KEYS_LATER) r.fail(pair.key, `${base}.${key}`, `not supported yet (planned: ${PROGRAM_KEYS_LATER[key]})`);
+    else if (!(PROGRAM_KEYS as readonly string[]).includes(key)) {
+      const hint = closest(key, [...PROGRAM_KEYS, ...Object.keys(PROGRAM_KEYS_LATER)]);
+      r.fail(pair.key, `${base}.${key}`, `unknown key "${key}"${hint ? `, did you mean "${hint}"?` : ''}`);
+    } else values.set(key, pair.value as Node);
+  }
+  const get = <T>(key: string, read: (n: Node, p: string) => T | undefined, fallback: T): T => {
+    const n = values.get(key);
+    if (n === undefined) return fallback;
+    return read(n, `${base}.${key}`) ?? fallback;
+  };
+
+  const shell = get('shell', (n, p) => r.bool(n, p), false);
+  const commandNode = values.get('command');
+  let argv: string[] = [];
+  let commandText = '';
+  if (!commandNode) r.fail(keyNode, `${base}.command`, 'is required');
+  else if (isSeq(commandNode)) {
+    argv = r.stringList(commandNode, `${base}.command`) ?? [];
+    commandText = argv.join(' ');
+    if (shell) argv = ['/bin/sh', '-c', commandText];
+  } else {
+    commandText = r.text(commandNode, `${base}.command`) ?? '';
+    if (shell) argv = ['/bin/sh', '-c', commandText];
+    else {
+      const split = shellSplit(commandText);
+      if (split.error) r.fail(commandNode, `${base}.command`, split.error);
+      argv = split.argv;
+    }
+  }
+  if (commandNode && argv.length === 0 && r.problems.length === before) r.fail(commandNode, `${base}.command`, 'is empty');
+
+  const autorestart = get('autorestart', (n, p) => {
+    const t = isScalar(n) && typeof n.value === 'boolean' ? String(n.value) : r.text(n, p);
+    if (t === undefined) return undefined;
+    if (t.toLowerCase() in AUTORESTART) return AUTORESTART[t.toLowerCase()];
+    return r.fail(n, p, `expected true, false or unexpected, got "${t}"`);
+  }, 'unexpected' as ProgramConfig['autorestart']);
+
+  const exitcodes = get('exitcodes', (n, p) => {
+    if (isSeq(n)) {
+      const codes = (n.items as Node[]).map((item, i) => r.int(item, `${p}[${i}]`, 0, 255));
+      return codes.every((c) => c !== undefined) ? (codes as number[]) : undefined;
+    }
+    const one = r.int(n, p, 0, 255);
+    return one === undefined ? undefined : [one];
+  }, [0]);
+
+  const umask = get('umask', (n, p) => {
+    const t = r.text(n, p, 'an octal umask like "022"');
+    if (t === undefined) return undefined;
+    return /^[0-7]{1,4}$/.test(t) ? parseInt(t, 8) : r.fail(n, p, `expected an octal umask like "022", got "${t}"`);
+  }, undefined as number | undefined);
+
+  const backoff = { initialMs: 1000, maxMs: 30_000, resetMs: 60_000 };
+  const backoffNode = values.get('backoff');
+  if (backoffNode) {
+    if (!isMap(backoffNode)) r.fail(backoffNode, `${base}.backoff`, `expected a map {initial, max, reset}, got ${describe(backoffNode)}`);
+    else {
+      for (const pair of backoffNode.items as Pair<Node, Node>[]) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : '';
+        const field = ({ initial: 'initialMs', max: 'maxMs', reset: 'resetMs' } as const)[key as 'initial'];
+        if (!field) {
+          const hint = closest(key, ['initial', 'max', 'reset']);
+          r.fail(pair.key, `${base}.backoff.${key}`, `unknown key "${key}"${hint ? `, did you mean "${hint}"?` : ''}`);
+          continue;
+        }
+        const ms = r.duration(pair.value as Node, `${base}.backoff.${key}`);
+        if (ms !== undefined) backoff[field] = ms;
+      }
+      if (backoff.maxMs < backoff.initialMs) r.fail(backoffNode, `${base}.backoff.max`, 'must not be less than backoff.initial');
+    }
+  }
+
+  const stopasgroup = get('stopasgroup', (n, p) => r.bool(n, p), true);
+  const killasgroup = get('killasgroup', (n, p) => r.bool(n, p), stopasgroup);
+  if (stopasgroup && !killasgroup) r.fail(values.get('killasgroup'), `${base}.killasgroup`, 'cannot be false when stopasgroup is true (as in Supervisor)');
+
+  const numprocs = get('numprocs', (n, p) => r.int(n, p, 1), 1);
+  const given = values.get('process_name');
+  // With several processes and no process_name, number them rather than failing.
+  const processName = given
+    ? (r.text(given, `${base}.process_name`) ?? '%(program_name)s')
+    : numprocs > 1 ? '%(program_name)s_%(process_num)02d' : '%(program_name)s';
+  if (numprocs > 1 && !processName.includes('%(process_num)')) {
+    r.fail(given ?? keyNode, `${base}.process_name`, 'must contain %(process_num) when numprocs is more than 1');
+  }
+
+  const user = get('user', (n, p) => {
+    const t = r.text(n, p);
+    if (t === undefined) return undefined;
+    if (!/^[^:\s]+(:[^:\s]+)?$/.test(t)) return r.fail(n, p, `expected a user name or uid[:gid], got "${t}"`);
+    try {
+      resolveUser(t);
+      return t;
+    } catch (err) {
+      return r.fail(n, p, (err as Error).message);
+    }
+  }, undefined as string | undefined);
+
+  const environment: Record<string, string> = { ...settings.environment };
+  const envFileNode = values.get('env_file');
+  if (envFileNode) {
+    const file = r.text(envFileNode, `${base}.env_file`);
+    if (file !== undefined) {
+      const full = path.resolve(r.source.dir, file);
+      try {
+        const parsed = parseEnvFile(readFileSync(full, 'utf8'));
+        for (const e of parsed.errors) r.problems.push({ file: full, line: e.line, col: 1, path: `${base}.env_file`, message: e.message });
+        Object.assign(environment, parsed.env);
+      } catch (err) {
+        r.fail(envFileNode, `${base}.env_file`, `cannot read ${full}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
+  }
+  Object.assign(environment, get('environment', (n, p) => r.stringMap(n, p), {}));
+
+  const program: ProgramConfig = {
+    name,
+    argv,
+    commandText,
+    shell,
+    directory: get('directory', (n, p) => r.text(n, p), undefined as string | undefined),
+    environment,
+    user,
+    umask,
+    autostart: get('autostart', (n, p) => r.bool(n, p), true),
+    autorestart,
+    exitcodes,
+    startsecsMs: get('startsecs', (n, p) => r.duration(n, p), 1000),
+    startretries: get('startretries', (n, p) => r.int(n, p, 0), 3),
+    backoff,
+    stopsignal: get('stopsignal', (n, p) => r.signal(n, p), 'SIGTERM' as NodeJS.Signals),
+    stopwaitsecsMs: get('stopwaitsecs', (n, p) => r.duration(n, p), 10_000),
+    stopasgroup,
+    killasgroup,
+    priority: get('priority', (n, p) => r.int(n, p, -1_000_000, 1_000_000), 999),
+    numprocs,
+    numprocsStart: get('numprocs_start', (n, p) => r.int(n, p, 0), 0),
+    processName,
+    redirectStderr: get('redirect_stderr', (n, p) => r.bool(n, p), false),
+    disabled: get('disabled', (n, p) => r.bool(n, p), false),
+    critical: get('critical', (n, p) => r.bool(n, p), false),
+    group: name,
+    source: { file: r.source.file, ...r.source.pos(keyNode) },
+  };
+  return r.problems.length === before ? program : null;
+}

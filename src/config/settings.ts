@@ -1,0 +1,88 @@
+import { isMap, isScalar, type Node } from 'yaml';
+import type { Settings } from './types';
+import { closest, describe, type ValueReader } from './values';
+
+export const DEFAULT_SETTINGS: Settings = {
+  exitPolicy: 'critical',
+  shutdownTimeoutMs: 30_000,
+  logFormat: 'text',
+  logTimestamps: false,
+  logColor: 'auto',
+  socket: '/run/ringmaster.sock',
+  forwardSignals: ['SIGUSR1', 'SIGUSR2', 'SIGWINCH'],
+  signalRewrite: {},
+  logdir: '/var/log/ringmaster',
+  environment: {},
+};
+
+/** Settings whose behaviour comes with a later feature: rejected, never silently ignored. */
+export const SETTINGS_LATER: Record<string, string> = {
+  http: 'the HTTP listener',
+  http_username: 'the HTTP listener',
+  http_password: 'the HTTP listener',
+  logdir: 'log files',
+};
+
+type Apply = (r: ValueReader, node: Node, path: string, s: Settings) => void;
+
+const SETTINGS: Record<string, Apply> = {
+  exit_policy: (r, n, p, s) => set(s, 'exitPolicy', r.oneOf(n, p, ['critical', 'any', 'all'] as const)),
+  shutdown_timeout: (r, n, p, s) => set(s, 'shutdownTimeoutMs', r.duration(n, p)),
+  log_format: (r, n, p, s) => {
+    const v = r.oneOf(n, p, ['text', 'json'] as const);
+    if (v === 'json') r.fail(n, p, 'json is not supported yet (planned: output formats)');
+    else set(s, 'logFormat', v);
+  },
+  log_timestamps: (r, n, p, s) => {
+    const v = r.bool(n, p);
+    if (v) r.fail(n, p, 'true is not supported yet (planned: output formats)');
+    else set(s, 'logTimestamps', v);
+  },
+  log_color: (r, n, p, s) => set(s, 'logColor', r.oneOf(n, p, ['auto', 'always', 'never'] as const)),
+  socket: (r, n, p, s) => set(s, 'socket', r.text(n, p)),
+  forward_signals: (r, n, p, s) => {
+    const names = r.stringList(n, p);
+    if (!names) return;
+    const sigs = names.map((name) => r.signal(n, p, name));
+    if (sigs.every((x) => x)) s.forwardSignals = sigs as NodeJS.Signals[];
+  },
+  signal_rewrite: (r, n, p, s) => {
+    const map = r.stringMap(n, p);
+    if (!map) return;
+    const out: Settings['signalRewrite'] = {};
+    for (const [from, to] of Object.entries(map)) {
+      const a = r.signal(n, `${p}.${from}`, from);
+      const b = r.signal(n, `${p}.${from}`, to);
+      if (a && b) out[a] = b;
+    }
+    s.signalRewrite = out;
+  },
+  environment: (r, n, p, s) => set(s, 'environment', r.stringMap(n, p)),
+};
+
+export const SETTINGS_KEYS = Object.keys(SETTINGS);
+
+function set<K extends keyof Settings>(s: Settings, key: K, value: Settings[K] | undefined): void {
+  if (value !== undefined) s[key] = value;
+}
+
+/** Apply one `settings.KEY` (from a file or a RINGMASTER_<KEY> variable) to `s`. */
+export function applySetting(r: ValueReader, key: string, keyNode: Node, value: Node, s: Settings): void {
+  const path = `settings.${key}`;
+  if (key in SETTINGS_LATER) return void r.fail(keyNode, path, `not supported yet (planned: ${SETTINGS_LATER[key]})`);
+  const apply = SETTINGS[key];
+  if (!apply) {
+    const hint = closest(key, [...SETTINGS_KEYS, ...Object.keys(SETTINGS_LATER)]);
+    return void r.fail(keyNode, path, `unknown key "${key}"${hint ? `, did you mean "${hint}"?` : ''}`);
+  }
+  apply(r, value, path, s);
+}
+
+export function checkSettingsNode(r: ValueReader, node: Node | null): boolean {
+  if (node === null || (isScalar(node) && node.value === null)) return false;
+  if (!isMap(node)) {
+    r.fail(node, 'settings', `expected a map, got ${describe(node)}`);
+    return false;
+  }
+  return true;
+}
