@@ -10,10 +10,20 @@ export interface LaunchOptions {
   baseEnv?: NodeJS.ProcessEnv;
 }
 
+// process.env is a slow exotic object: copy it once, not once per spawn.
+let inherited: Record<string, string> | undefined;
+function inheritedEnv(): Record<string, string> {
+  if (!inherited) {
+    inherited = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) inherited[k] = v;
+  }
+  return inherited;
+}
+
 /** The environment a program gets (SPEC §2): ringmaster's, Supervisor's vars, then its own. */
 export function programEnv(spec: ProcessSpec, opts: LaunchOptions, user?: { name?: string; home?: string }): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(opts.baseEnv ?? process.env)) if (v !== undefined) env[k] = v;
+  const env: Record<string, string> = { ...inheritedEnv() };
+  if (opts.baseEnv) for (const [k, v] of Object.entries(opts.baseEnv)) if (v !== undefined) env[k] = v;
   env.SUPERVISOR_ENABLED = '1';
   env.SUPERVISOR_PROCESS_NAME = spec.name;
   env.SUPERVISOR_GROUP_NAME = spec.group;
