@@ -48,12 +48,12 @@ export function launch(spec: ProcessSpec, opts: LaunchOptions): StartedChild {
     groups: user?.groups,
     umask: program.umask,
     pgroup: 'pgroup',
-    stdin: 'pipe',
+    // /dev/null as in a container started without -i; a pipe comes back with sendProcessStdin.
+    stdin: 'null',
     stdout: 'pipe',
     stderr: program.redirectStderr ? 'stdout' : 'pipe',
   });
   if (child.stdout) void opts.output.attach(spec.name, 'stdout', child.stdout);
   if (child.stderr) void opts.output.attach(spec.name, 'stderr', child.stderr);
-  child.stdin?.on('error', () => {}); // EPIPE after the program exited is not our concern
   return child;
 }
