@@ -155,12 +155,28 @@ describe('validation (SPEC §2)', () => {
 
   it('rejects keys whose behaviour is not built yet instead of ignoring them', () => {
     const d = dir();
-    const f = write(d, 'l.yaml', 'settings: {http: "127.0.0.1:9001", log_format: json}\nprograms:\n  web:\n    command: x\n    healthcheck: {exec: "true"}\n    stdout_logfile: /tmp/x\n');
+    const f = write(d, 'l.yaml', 'settings: {http: "127.0.0.1:9001"}\nprograms:\n  web:\n    command: x\n    healthcheck: {exec: "true"}\n    depends_on: [db]\neventlisteners: {}\n');
     const ps = problems(() => load(f));
     assert.ok(ps.some((p) => /settings\.http: not supported yet/.test(p)));
-    assert.ok(ps.some((p) => /settings\.log_format: json is not supported yet/.test(p)));
     assert.ok(ps.some((p) => /programs\.web\.healthcheck: not supported yet \(planned: health checks\)/.test(p)));
-    assert.ok(ps.some((p) => /programs\.web\.stdout_logfile: not supported yet/.test(p)));
+    assert.ok(ps.some((p) => /programs\.web\.depends_on: not supported yet/.test(p)));
+    assert.ok(ps.some((p) => /eventlisteners: not supported yet/.test(p)));
+  });
+
+  it('reads log file options: paths relative to the config, sizes, AUTO, NONE', () => {
+    const d = dir();
+    const f = write(d, 'lf.yaml', 'settings: {logdir: /var/log/x, log_format: json, log_timestamps: true}\nprograms:\n  web: {command: x, stdout_logfile: logs/web.log, stdout_logfile_maxbytes: 1KB, stdout_logfile_backups: 2, stderr_logfile: AUTO, strip_ansi: true}\n  quiet: {command: x, stdout_logfile: NONE}\n');
+    const c = load(f);
+    const web = c.programs.find((p) => p.name === 'web')!;
+    assert.deepEqual(web.stdoutLogfile, { path: path.join(d, 'logs/web.log'), maxBytes: 1024, backups: 2 });
+    assert.deepEqual(web.stderrLogfile, { path: 'AUTO', maxBytes: 50 * 1024 * 1024, backups: 10 });
+    assert.equal(web.stripAnsi, true);
+    assert.equal(c.programs.find((p) => p.name === 'quiet')!.stdoutLogfile, undefined);
+    assert.equal(c.settings.logFormat, 'json');
+    assert.equal(c.settings.logTimestamps, true);
+    assert.equal(c.settings.logdir, '/var/log/x');
+    const bad = write(d, 'lb.yaml', 'programs:\n  web: {command: x, stdout_logfile_maxbytes: huge}\n');
+    assert.match(problems(() => load(bad))[0], /stdout_logfile_maxbytes: expected a size like 50MB/);
   });
 
   it('applies defaults, aliases and the numprocs naming rule', () => {

@@ -24,10 +24,17 @@ export async function run(file: string | undefined): Promise<number> {
   const config = loadOrReport(file);
   if (!config) return 2;
 
-  const output = createOutput({ stdout: process.stdout, stderr: process.stderr });
+  const { settings } = config;
+  const output = createOutput({
+    stdout: process.stdout,
+    stderr: process.stderr,
+    format: settings.logFormat,
+    timestamps: settings.logTimestamps,
+    color: settings.logColor,
+  });
   const log = (text: string) => output.system(text);
   const reaper = new Reaper();
-  const supervisor = new Supervisor(config, { launch: (spec) => launch(spec, { output }), log });
+  const supervisor = new Supervisor(config, { launch: (spec) => launch(spec, { output, logdir: settings.logdir }), log });
   output.setNames(supervisor.processes.map((p) => p.name));
 
   reaper.onOrphanReaped((pid, status) => {
@@ -39,6 +46,9 @@ export async function run(file: string | undefined): Promise<number> {
     shutdown: (sig) => supervisor.shutdown(`received ${sig}, shutting down`),
     forward: (sig) => supervisor.forwardSignal(sig),
   });
+  // SIGUSR2 also reopens the log files (after an external logrotate), as in Supervisor.
+  const reopenLogs = () => output.reopenLogs();
+  process.on('SIGUSR2', reopenLogs);
   const removeFailsafe = installFailsafe(() => supervisor.emergencyStop(), log);
 
   log(`ringmaster ${process.pid === 1 ? 'as PID 1' : `pid ${process.pid}`}, ${supervisor.processes.length} processes from ${config.files.join(', ')}`);
@@ -49,6 +59,7 @@ export async function run(file: string | undefined): Promise<number> {
   clearInterval(keepAlive);
   log(`exiting with code ${code}`);
   removeSignals();
+  process.off('SIGUSR2', reopenLogs);
   removeFailsafe();
   reaper.stop();
   await output.close();

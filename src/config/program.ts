@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import { parseEnvFile } from './envfile';
 import { shellSplit } from './shellwords';
-import type { ProgramConfig, Settings } from './types';
+import type { ProgramConfig, ProgramLogFile, Settings } from './types';
 import { resolveUser } from './users';
 import { closest, describe, type ValueReader } from './values';
 
@@ -11,20 +11,15 @@ import { closest, describe, type ValueReader } from './values';
 export const PROGRAM_KEYS_LATER: Record<string, string> = {
   healthcheck: 'health checks',
   depends_on: 'dependencies',
-  stdout_logfile: 'log files',
-  stdout_logfile_maxbytes: 'log files',
-  stdout_logfile_backups: 'log files',
-  stderr_logfile: 'log files',
-  stderr_logfile_maxbytes: 'log files',
-  stderr_logfile_backups: 'log files',
-  strip_ansi: 'log files',
 };
 
 export const PROGRAM_KEYS = [
   'command', 'shell', 'directory', 'environment', 'user', 'umask', 'autostart', 'autorestart',
   'exitcodes', 'startsecs', 'startretries', 'backoff', 'stopsignal', 'stopwaitsecs', 'stopasgroup',
   'killasgroup', 'priority', 'numprocs', 'numprocs_start', 'process_name', 'redirect_stderr',
-  'env_file', 'disabled', 'critical',
+  'env_file', 'disabled', 'critical', 'strip_ansi',
+  'stdout_logfile', 'stdout_logfile_maxbytes', 'stdout_logfile_backups',
+  'stderr_logfile', 'stderr_logfile_maxbytes', 'stderr_logfile_backups',
 ] as const;
 
 const AUTORESTART: Record<string, ProgramConfig['autorestart']> = {
@@ -162,6 +157,14 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
   }
   Object.assign(environment, get('environment', (n, p) => r.stringMap(n, p), {}));
 
+  const logfile = (stream: 'stdout' | 'stderr'): ProgramLogFile | undefined => {
+    const target = get(`${stream}_logfile`, (n, p) => r.text(n, p), undefined as string | undefined);
+    const maxBytes = get(`${stream}_logfile_maxbytes`, (n, p) => r.size(n, p), 50 * 1024 * 1024);
+    const backups = get(`${stream}_logfile_backups`, (n, p) => r.int(n, p, 0), 10);
+    if (target === undefined || target === 'NONE' || target === 'OFF') return undefined;
+    return { path: target === 'AUTO' ? target : path.resolve(r.source.dir, target), maxBytes, backups };
+  };
+
   const program: ProgramConfig = {
     name,
     argv,
@@ -188,6 +191,9 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     redirectStderr: get('redirect_stderr', (n, p) => r.bool(n, p), false),
     disabled: get('disabled', (n, p) => r.bool(n, p), false),
     critical: get('critical', (n, p) => r.bool(n, p), false),
+    stdoutLogfile: logfile('stdout'),
+    stderrLogfile: logfile('stderr'),
+    stripAnsi: get('strip_ansi', (n, p) => r.bool(n, p), false),
     group: name,
     source: { file: r.source.file, ...r.source.pos(keyNode) },
   };

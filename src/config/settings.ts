@@ -20,7 +20,6 @@ export const SETTINGS_LATER: Record<string, string> = {
   http: 'the HTTP listener',
   http_username: 'the HTTP listener',
   http_password: 'the HTTP listener',
-  logdir: 'log files',
 };
 
 type Apply = (r: ValueReader, node: Node, path: string, s: Settings) => void;
@@ -28,16 +27,9 @@ type Apply = (r: ValueReader, node: Node, path: string, s: Settings) => void;
 const SETTINGS: Record<string, Apply> = {
   exit_policy: (r, n, p, s) => set(s, 'exitPolicy', r.oneOf(n, p, ['critical', 'any', 'all'] as const)),
   shutdown_timeout: (r, n, p, s) => set(s, 'shutdownTimeoutMs', r.duration(n, p)),
-  log_format: (r, n, p, s) => {
-    const v = r.oneOf(n, p, ['text', 'json'] as const);
-    if (v === 'json') r.fail(n, p, 'json is not supported yet (planned: output formats)');
-    else set(s, 'logFormat', v);
-  },
-  log_timestamps: (r, n, p, s) => {
-    const v = r.bool(n, p);
-    if (v) r.fail(n, p, 'true is not supported yet (planned: output formats)');
-    else set(s, 'logTimestamps', v);
-  },
+  log_format: (r, n, p, s) => set(s, 'logFormat', r.oneOf(n, p, ['text', 'json'] as const)),
+  log_timestamps: (r, n, p, s) => set(s, 'logTimestamps', r.bool(n, p)),
+  logdir: (r, n, p, s) => set(s, 'logdir', r.text(n, p)),
   log_color: (r, n, p, s) => set(s, 'logColor', r.oneOf(n, p, ['auto', 'always', 'never'] as const)),
   socket: (r, n, p, s) => set(s, 'socket', r.text(n, p)),
   forward_signals: (r, n, p, s) => {

@@ -34,6 +34,14 @@ export interface Settings {
   environment: Record<string, string>;
 }
 
+/** A program stream's copy in a file (Supervisor's stdout_logfile and friends). */
+export interface ProgramLogFile {
+  /** A path, or 'AUTO' for `<logdir>/<process name>-<stream>.log`. */
+  path: string;
+  maxBytes: number;
+  backups: number;
+}
+
 export interface ProgramConfig {
   /** The key under `programs:`. */
   name: string;
@@ -66,6 +74,10 @@ export interface ProgramConfig {
   redirectStderr: boolean;
   disabled: boolean;
   critical: boolean;
+  stdoutLogfile?: ProgramLogFile;
+  stderrLogfile?: ProgramLogFile;
+  /** Remove ANSI escape sequences from the log files (not from the console). */
+  stripAnsi: boolean;
   /** The group this program's processes belong to (its own name unless listed under `groups:`). */
   group: string;
   source: SourcePos;

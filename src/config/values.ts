@@ -3,7 +3,7 @@ import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import { interpolate } from './interpolate';
 import type { Source } from './sources';
 import type { ConfigProblem } from './types';
-import { parseDuration } from './units';
+import { parseDuration, parseSize } from './units';
 
 /**
  * Reads typed values out of YAML nodes, interpolating strings, and records a problem (with the
@@ -57,6 +57,12 @@ export class ValueReader {
     const t = this.text(node, path, 'a duration');
     if (t === undefined) return undefined;
     return parseDuration(t) ?? this.fail(node, path, `expected a duration (seconds, or like 500ms, 10s, 1m30s), got "${t}"`);
+  }
+
+  size(node: Node, path: string): number | undefined {
+    const t = this.text(node, path, 'a size');
+    if (t === undefined) return undefined;
+    return parseSize(t) ?? this.fail(node, path, `expected a size like 50MB, 1KB or a number of bytes, got "${t}"`);
   }
 
   signal(node: Node, path: string, given?: string): NodeJS.Signals | undefined {

@@ -1,3 +1,5 @@
+import type { LineFormat } from './format';
+
 /**
  * Turns a producer's chunks into whole prefixed lines, one output Buffer per chunk. A line is
  * never cut below `maxLine` bytes; a longer one becomes pieces of at most `maxLine` bytes, cut
@@ -9,12 +11,12 @@ export class LineSplitter {
   private pendingLength = 0;
 
   constructor(
-    private prefix: Buffer,
+    private format: LineFormat,
     private readonly maxLine: number,
   ) {}
 
-  setPrefix(prefix: Buffer): void {
-    this.prefix = prefix;
+  setFormat(format: LineFormat): void {
+    this.format = format;
   }
 
   get hasPartial(): boolean {
@@ -81,7 +83,9 @@ export class LineSplitter {
    * flushed) into one Buffer: a prefix before each line, long lines cut into pieces.
    */
   private render(src: Buffer, start: number, end: number): Buffer {
-    const p = this.prefix.length;
+    if (this.format.line) return this.renderSlow(src, start, end);
+    const prefix = this.format.prefix();
+    const p = prefix.length;
     const max = this.maxLine;
     let size = 0;
     let lines = 0;
@@ -100,7 +104,7 @@ export class LineSplitter {
     for (let s = start; s < end; ) {
       let nl = src.indexOf(10, s);
       if (nl < 0 || nl >= end) nl = end;
-      o += this.prefix.copy(out, o);
+      o += prefix.copy(out, o);
       o += src.copy(out, o, s, nl);
       out[o++] = 10;
       s = nl + 1;
@@ -126,8 +130,10 @@ export class LineSplitter {
   }
 
   private renderPiece(src: Buffer, start: number, end: number): Buffer {
-    const out = Buffer.allocUnsafe(this.prefix.length + (end - start) + 1);
-    let o = this.prefix.copy(out, 0);
+    if (this.format.line) return this.format.line(src, start, end);
+    const prefix = this.format.prefix();
+    const out = Buffer.allocUnsafe(prefix.length + (end - start) + 1);
+    let o = prefix.copy(out, 0);
     o += src.copy(out, o, start, end);
     out[o] = 10;
     return out;

@@ -1,6 +1,8 @@
 import type { Readable, Writable } from 'node:stream';
+import { colorFor, makeFormat, timestamp, type FormatOptions } from './format';
 import { LineSplitter } from './line-splitter';
-import { makePrefix, nameWidth } from './prefix';
+import { LogFile } from './logfile';
+import { TailBuffer } from './tail';
 import type { Output, StreamName } from './types';
 
 export interface OutputOptions {
@@ -10,6 +12,26 @@ export interface OutputOptions {
   idleFlushMs?: number;
   /** Longest line written in one piece. */
   maxLine?: number;
+  format?: 'text' | 'json';
+  timestamps?: boolean;
+  /** 'auto': colour when the stream is a TTY and NO_COLOR is unset (FORCE_COLOR forces it). */
+  color?: 'auto' | 'always' | 'never';
+  env?: NodeJS.ProcessEnv;
+  /** Bytes kept per process and stream for tail. */
+  tailBytes?: number;
+}
+
+function wantsColor(mode: OutputOptions['color'], stream: Writable, env: NodeJS.ProcessEnv): boolean {
+  if (mode === 'always') return true;
+  if (mode === 'never') return false;
+  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
+  return (stream as { isTTY?: boolean }).isTTY === true && env.NO_COLOR === undefined;
+}
+
+function nameWidth(names: readonly string[]): number {
+  let width = 0;
+  for (const n of names) width = Math.max(width, n.length);
+  return width;
 }
 
 const SYSTEM_NAME = 'ringmaster';
@@ -56,13 +78,17 @@ class Source {
 
   constructor(
     readonly name: string,
+    readonly streamName: StreamName,
     readonly stream: Readable,
     readonly splitter: LineSplitter,
     private readonly sink: Sink,
     private readonly idleMs: number,
+    private readonly copies: { logFile?: LogFile; tail: TailBuffer },
   ) {}
 
   onData(chunk: Buffer): void {
+    this.copies.logFile?.write(chunk);
+    this.copies.tail.write(chunk);
     const out = this.splitter.push(chunk);
     if (out) this.sink.write(out);
     this.armIdle();
@@ -107,22 +133,50 @@ class Source {
 export function createOutput(opts: OutputOptions): Output {
   const idleMs = opts.idleFlushMs ?? 100;
   const maxLine = opts.maxLine ?? 65536;
+  const env = opts.env ?? process.env;
   const sinks: Record<StreamName, Sink> = { stdout: new Sink(opts.stdout), stderr: new Sink(opts.stderr) };
-  let width = SYSTEM_NAME.length;
-  let systemPrefix = makePrefix(SYSTEM_NAME, 0);
+  const formats: Record<StreamName, FormatOptions> = {
+    stdout: { json: opts.format === 'json', timestamps: !!opts.timestamps, color: wantsColor(opts.color, opts.stdout, env) },
+    stderr: { json: opts.format === 'json', timestamps: !!opts.timestamps, color: wantsColor(opts.color, opts.stderr, env) },
+  };
+  const colors = new Map<string, number>();
+  const logFiles = new Map<string, LogFile>();
+  const tails = new Map<string, TailBuffer>();
+  let width = 0;
+  const formatFor = (name: string, stream: StreamName) => {
+    if (!colors.has(name)) colors.set(name, colors.size);
+    const color = formats[stream].color ? colorFor(colors.get(name)!) : null;
+    return makeFormat(name, stream, width, color, formats[stream]);
+  };
+  const systemLine = (text: string, stream: StreamName): Buffer => {
+    const f = formats[stream];
+    if (f.json) return Buffer.from(`{"time":"${timestamp()}","program":"${SYSTEM_NAME}","stream":"${stream}","line":${JSON.stringify(text)}}\n`);
+    const name = f.color ? `\x1b[1m${SYSTEM_NAME.padEnd(width)}\x1b[0m` : SYSTEM_NAME.padEnd(width);
+    return Buffer.from(`${f.timestamps ? timestamp() + ' ' : ''}${name} | ${text}\n`);
+  };
+  const warn = (text: string) => sinks.stdout.write(systemLine(text, 'stdout'));
 
   return {
     setNames(names) {
       width = nameWidth(names);
-      systemPrefix = makePrefix(SYSTEM_NAME, width);
       for (const sink of Object.values(sinks)) {
-        for (const s of sink.sources) s.splitter.setPrefix(makePrefix(s.name, width));
+        for (const s of sink.sources) s.splitter.setFormat(formatFor(s.name, s.streamName));
       }
     },
 
-    attach(name, streamName, stream) {
+    attach(name, streamName, stream, options = {}) {
       const sink = sinks[streamName];
-      const source = new Source(name, stream, new LineSplitter(makePrefix(name, width), maxLine), sink, idleMs);
+      const key = `${name}\0${streamName}`;
+      let tail = tails.get(key);
+      if (!tail) tails.set(key, (tail = new TailBuffer(opts.tailBytes)));
+      let logFile: LogFile | undefined;
+      if (options.logFile) {
+        // One open file per path, kept across restarts of the program.
+        logFile = logFiles.get(options.logFile.path);
+        if (!logFile) logFiles.set(options.logFile.path, (logFile = new LogFile(options.logFile, warn)));
+      }
+      const splitter = new LineSplitter(formatFor(name, streamName), maxLine);
+      const source = new Source(name, streamName, stream, splitter, sink, idleMs, { logFile, tail });
       sink.sources.add(source);
       if (sink.isBlocked) source.hold();
       return new Promise<void>((resolve) => {
@@ -143,13 +197,21 @@ export function createOutput(opts: OutputOptions): Output {
     },
 
     system(text, streamName = 'stdout') {
-      const body = Buffer.from(text + '\n');
-      sinks[streamName].write(Buffer.concat([systemPrefix, body], systemPrefix.length + body.length));
+      sinks[streamName].write(systemLine(text, streamName));
+    },
+
+    tail(name, streamName) {
+      return tails.get(`${name}\0${streamName}`);
+    },
+
+    reopenLogs() {
+      for (const f of logFiles.values()) f.reopen();
     },
 
     async close() {
       for (const sink of Object.values(sinks)) for (const s of sink.sources) s.flush();
       await Promise.all(Object.values(sinks).map((s) => s.flushed()));
+      for (const f of logFiles.values()) f.close();
     },
   };
 }

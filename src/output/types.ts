@@ -1,6 +1,13 @@
 import type { Readable } from 'node:stream';
+import type { LogFileConfig } from './logfile';
+import type { TailBuffer } from './tail';
 
 export type StreamName = 'stdout' | 'stderr';
+
+/** Copies of a program's stream besides the console. */
+export interface AttachOptions {
+  logFile?: LogFileConfig;
+}
 
 /**
  * The one owner of ringmaster's stdout and stderr. Programs' pipes are attached once spawned;
@@ -11,11 +18,16 @@ export interface Output {
   setNames(names: readonly string[]): void;
   /**
    * Read `source` (a program's pipe) until EOF, writing each line as `name | line` on the
-   * matching stream of ringmaster. Resolves once EOF was seen and the last partial line written.
+   * matching stream of ringmaster (and to its log file). Resolves once EOF was seen and the last
+   * partial line written.
    */
-  attach(name: string, stream: StreamName, source: Readable): Promise<void>;
+  attach(name: string, stream: StreamName, source: Readable, options?: AttachOptions): Promise<void>;
   /** A message of ringmaster itself: `ringmaster | text`. */
   system(text: string, stream?: StreamName): void;
+  /** The recent output of a process's stream (bounded), or undefined if it never printed. */
+  tail(name: string, stream: StreamName): TailBuffer | undefined;
+  /** Reopen every log file (SIGUSR2, after an external logrotate moved them). */
+  reopenLogs(): void;
   /** Flush partial lines and wait until everything written reached the OS. */
   close(): Promise<void>;
 }

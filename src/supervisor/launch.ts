@@ -1,3 +1,5 @@
+import path from 'node:path';
+import type { LogFileConfig } from '../output/logfile';
 import type { Output } from '../output/types';
 import { spawnProcess } from '../pid1/spawn';
 import { resolveUser } from '../config/users';
@@ -5,6 +7,8 @@ import type { ProcessSpec, StartedChild } from './process';
 
 export interface LaunchOptions {
   output: Output;
+  /** Where `AUTO` log files go. */
+  logdir?: string;
   /** SUPERVISOR_SERVER_URL for the programs, when a control server listens. */
   serverUrl?: string;
   baseEnv?: NodeJS.ProcessEnv;
@@ -53,7 +57,15 @@ export function launch(spec: ProcessSpec, opts: LaunchOptions): StartedChild {
     stdout: 'pipe',
     stderr: program.redirectStderr ? 'stdout' : 'pipe',
   });
-  if (child.stdout) void opts.output.attach(spec.name, 'stdout', child.stdout);
-  if (child.stderr) void opts.output.attach(spec.name, 'stderr', child.stderr);
+  if (child.stdout) void opts.output.attach(spec.name, 'stdout', child.stdout, { logFile: logFile(spec, 'stdout', opts) });
+  if (child.stderr) void opts.output.attach(spec.name, 'stderr', child.stderr, { logFile: logFile(spec, 'stderr', opts) });
   return child;
+}
+
+function logFile(spec: ProcessSpec, stream: 'stdout' | 'stderr', opts: LaunchOptions): LogFileConfig | undefined {
+  const program = spec.program;
+  const file = stream === 'stdout' ? program.stdoutLogfile : program.stderrLogfile;
+  if (!file) return undefined;
+  const target = file.path === 'AUTO' ? path.join(opts.logdir ?? '/var/log/ringmaster', `${spec.name}-${stream}.log`) : file.path;
+  return { path: target, maxBytes: file.maxBytes, backups: file.backups, stripAnsi: program.stripAnsi };
 }

@@ -25,6 +25,7 @@ export function program(overrides: Partial<ProgramConfig> = {}): ProgramConfig {
     redirectStderr: false,
     disabled: false,
     critical: false,
+    stripAnsi: false,
     group: overrides.name ?? 'p',
     source: { file: 'test.yaml', line: 1, col: 1 },
     ...overrides,

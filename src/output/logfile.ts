@@ -1,0 +1,106 @@
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+
+export interface LogFileConfig {
+  path: string;
+  /** Rotate before the file would pass this size; 0 never rotates. */
+  maxBytes: number;
+  /** Rotated files kept as .1 … .N; 0 truncates instead. */
+  backups: number;
+  stripAnsi: boolean;
+}
+
+// CSI and OSC sequences and lone ESC-x, as Supervisor's strip_ansi removes them.
+const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
+
+/**
+ * A program's output copied to a file, as Supervisor's stdout_logfile: raw bytes, rotated so no
+ * file is ever larger than maxBytes, reopened on SIGUSR2 for an external logrotate. Writes are
+ * synchronous (to the page cache): ordering is exact and nothing queues in memory.
+ */
+export class LogFile {
+  private fd = -1;
+  private size = 0;
+  private seekable = true;
+  private failed = false;
+
+  constructor(
+    readonly config: LogFileConfig,
+    private readonly warn: (text: string) => void,
+  ) {
+    this.open();
+  }
+
+  write(chunk: Buffer): void {
+    if (this.fd < 0) return;
+    let data = chunk;
+    if (this.config.stripAnsi && data.includes(0x1b)) data = Buffer.from(data.toString('latin1').replace(ANSI, ''), 'latin1');
+    const max = this.config.maxBytes;
+    try {
+      if (max === 0 || !this.seekable) {
+        writeSync(this.fd, data);
+        return;
+      }
+      let offset = 0;
+      while (offset < data.length) {
+        if (this.size >= max) this.rotate();
+        const n = Math.min(data.length - offset, max - this.size);
+        writeSync(this.fd, data, offset, n);
+        this.size += n;
+        offset += n;
+      }
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  reopen(): void {
+    this.close();
+    this.failed = false;
+    this.open();
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  private open(): void {
+    try {
+      mkdirSync(path.dirname(this.config.path), { recursive: true });
+      this.fd = openSync(this.config.path, 'a');
+      const st = fstatSync(this.fd);
+      this.seekable = st.isFile();
+      this.size = st.size;
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** file -> file.1 -> … -> file.N (the oldest dropped), then a fresh file. */
+  private rotate(): void {
+    this.close();
+    const { path: file, backups } = this.config;
+    if (backups > 0) {
+      rmSync(`${file}.${backups}`, { force: true });
+      for (let i = backups - 1; i >= 1; i--) {
+        try {
+          renameSync(`${file}.${i}`, `${file}.${i + 1}`);
+        } catch {
+          // not there yet
+        }
+      }
+      renameSync(file, `${file}.1`);
+    } else {
+      rmSync(file, { force: true });
+    }
+    this.fd = openSync(file, 'a');
+    this.size = 0;
+  }
+
+  private fail(err: unknown): void {
+    this.close();
+    if (!this.failed) this.warn(`log file ${this.config.path}: ${(err as Error).message}; not writing it`);
+    this.failed = true;
+  }
+}

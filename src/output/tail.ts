@@ -1,0 +1,44 @@
+/**
+ * The last `capacity` bytes a program wrote to one stream, for `ctl tail` and the APIs: a ring
+ * buffer with a running total, so readers can ask from an offset as Supervisor's readLog does.
+ */
+export class TailBuffer {
+  private readonly buf: Buffer;
+  private start = 0;
+  private length = 0;
+  /** Bytes ever written. */
+  total = 0;
+
+  constructor(readonly capacity = 64 * 1024) {
+    this.buf = Buffer.alloc(capacity);
+  }
+
+  write(chunk: Buffer): void {
+    this.total += chunk.length;
+    const cap = this.capacity;
+    if (chunk.length >= cap) {
+      chunk.copy(this.buf, 0, chunk.length - cap);
+      this.start = 0;
+      this.length = cap;
+      return;
+    }
+    let end = (this.start + this.length) % cap;
+    const first = Math.min(chunk.length, cap - end);
+    chunk.copy(this.buf, end, 0, first);
+    chunk.copy(this.buf, 0, first);
+    end = (end + chunk.length) % cap;
+    const overflow = this.length + chunk.length - cap;
+    if (overflow > 0) {
+      this.start = (this.start + overflow) % cap;
+      this.length = cap;
+    } else this.length += chunk.length;
+  }
+
+  /** The last `bytes` bytes still held (all of them when bytes is omitted). */
+  last(bytes = this.length): Buffer {
+    const n = Math.min(bytes, this.length);
+    const from = (this.start + this.length - n) % this.capacity;
+    if (from + n <= this.capacity) return Buffer.from(this.buf.subarray(from, from + n));
+    return Buffer.concat([this.buf.subarray(from), this.buf.subarray(0, n - (this.capacity - from))]);
+  }
+}

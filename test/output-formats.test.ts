@@ -1,0 +1,186 @@
+// Output formats, log files and the tail buffer (SPEC §3, log-file options of §2).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { jsonBytes } from '../src/output/format';
+import { LineSplitter, cutPoint } from '../src/output/line-splitter';
+import { LogFile } from '../src/output/logfile';
+import { createOutput } from '../src/output/multiplexer';
+import { TailBuffer } from '../src/output/tail';
+import { Ringmaster, tempDir, writeConfig } from './support/ringmaster';
+
+class Recorder extends Writable {
+  chunks: Buffer[] = [];
+  override _write(chunk: Buffer, _enc: string, cb: () => void) {
+    this.chunks.push(chunk);
+    cb();
+  }
+  get text() {
+    return Buffer.concat(this.chunks).toString('latin1');
+  }
+}
+
+describe('line splitter', () => {
+  const format = { prefix: () => Buffer.from('p | ') };
+  it('keeps lines whole across any chunk cut and never mixes them', () => {
+    const lines = Array.from({ length: 2000 }, (_, i) => `line ${i} ${'x'.repeat(i % 97)}`);
+    const input = Buffer.from(lines.join('\n') + '\n');
+    const s = new LineSplitter(format, 65536);
+    const out: Buffer[] = [];
+    let rng = 7;
+    for (let at = 0; at < input.length; ) {
+      rng = (rng * 1103515245 + 12345) % 2 ** 31;
+      const n = 1 + (rng % 300);
+      const o = s.push(input.subarray(at, at + n));
+      if (o) out.push(o);
+      at += n;
+    }
+    assert.deepEqual(Buffer.concat(out).toString().split('\n').slice(0, -1), lines.map((l) => `p | ${l}`));
+  });
+
+  it('cuts over-long lines into pieces of at most maxLine bytes at UTF-8 boundaries', () => {
+    const line = 'é😀a'.repeat(30_000); // 7 bytes per repeat: 210 KB
+    const s = new LineSplitter({ prefix: () => Buffer.alloc(0) }, 65536);
+    const out = Buffer.concat([s.push(Buffer.from(line.slice(0, 5000))), s.push(Buffer.from(line.slice(5000) + '\n'))].filter((b): b is Buffer => b !== null));
+    const pieces = out.toString('utf8').split('\n').slice(0, -1);
+    assert.ok(pieces.length >= 4);
+    for (const p of pieces) assert.ok(Buffer.byteLength(p) <= 65536);
+    assert.equal(pieces.join(''), line, 'a character was split or lost');
+    const buf = Buffer.from('aé');
+    assert.equal(cutPoint(buf, 0, 2), 1, 'must not cut inside é');
+  });
+});
+
+describe('formats', () => {
+  it('JSON: one object per line, exact escaping, invalid UTF-8 as surrogate escapes that round-trip in Python', () => {
+    const bytes = Buffer.concat([Buffer.from('quote " backslash \\ tab \t ctl \x01 unicode é 😀 '), Buffer.from([0xff, 0xfe, 0xc3])]);
+    const json = jsonBytes(bytes);
+    const py = spawnSync('python3', ['-c', 'import json,sys; sys.stdout.buffer.write(json.loads(sys.stdin.read()).encode("utf-8","surrogateescape"))'], { input: json });
+    if (py.status !== 0 && py.error) return; // no python3: the JS check below still runs
+    assert.deepEqual(py.stdout, bytes);
+    assert.equal(JSON.parse(jsonBytes(Buffer.from('plain é'))), 'plain é');
+  });
+
+  it('json, timestamps and colours reach ringmaster\'s output as configured', async () => {
+    const json = new Ringmaster({
+      args: ['-c', writeConfig('settings: {exit_policy: all, log_format: json}\nprograms:\n  web: {command: ["sh", "-c", "echo hi; echo oops >&2"], startsecs: 0, autorestart: false}\n')],
+    });
+    await json.wait();
+    const objects = json.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(objects.some((o) => o.program === 'web' && o.stream === 'stdout' && o.line === 'hi' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(o.time)));
+    assert.ok(objects.every((o) => o.stream === 'stdout'));
+    assert.deepEqual(JSON.parse(json.stderr.trim()), { ...JSON.parse(json.stderr.trim()), program: 'web', stream: 'stderr', line: 'oops' });
+
+    const text = new Ringmaster({
+      args: ['-c', writeConfig('settings: {exit_policy: all, log_timestamps: true, log_color: always}\nprograms:\n  web: {command: "echo hi", startsecs: 0, autorestart: false}\n')],
+    });
+    await text.wait();
+    assert.match(text.stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \x1b\[\d+mweb\x1b\[0m \| hi$/m);
+  });
+
+  it('log_color auto: no colour on a pipe, FORCE_COLOR forces it, NO_COLOR wins over a TTY', () => {
+    const line = (env: NodeJS.ProcessEnv, isTTY: boolean) => {
+      const out = Object.assign(new Recorder(), { isTTY });
+      const o = createOutput({ stdout: out, stderr: new Recorder(), color: 'auto', env });
+      o.system('x');
+      return out.text;
+    };
+    assert.equal(line({}, false), 'ringmaster | x\n');
+    assert.match(line({ FORCE_COLOR: '1' }, false), /\x1b\[1m/);
+    assert.equal(line({ NO_COLOR: '1' }, true), 'ringmaster | x\n');
+    assert.match(line({}, true), /\x1b\[1m/);
+  });
+});
+
+describe('log files and tail', () => {
+  it('rotation keeps exactly `backups` files of at most `maxbytes`', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'app.log');
+    const log = new LogFile({ path: file, maxBytes: 1000, backups: 3, stripAnsi: false }, (t) => assert.fail(t));
+    for (let i = 0; i < 100; i++) log.write(Buffer.from(`line ${i} ${'y'.repeat(50)}\n`));
+    log.close();
+    const files = readdirSync(dir).sort();
+    assert.deepEqual(files, ['app.log', 'app.log.1', 'app.log.2', 'app.log.3']);
+    for (const f of files) assert.ok(statSync(path.join(dir, f)).size <= 1000, `${f} is over maxbytes`);
+    assert.match(readFileSync(file, 'utf8'), /line 99 /);
+  });
+
+  it('strip_ansi removes escape sequences from the file only; reopen follows a moved file', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'c.log');
+    const log = new LogFile({ path: file, maxBytes: 0, backups: 0, stripAnsi: true }, () => {});
+    log.write(Buffer.from('\x1b[31mred\x1b[0m plain\n'));
+    assert.equal(readFileSync(file, 'utf8'), 'red plain\n');
+    writeFileSync(file + '.moved', '');
+    spawnSync('mv', [file, file + '.old']);
+    log.reopen();
+    log.write(Buffer.from('after\n'));
+    log.close();
+    assert.equal(readFileSync(file, 'utf8'), 'after\n');
+  });
+
+  it('programs\' output goes to their log files (AUTO in logdir) and SIGUSR2 reopens them', async () => {
+    const dir = tempDir();
+    const logdir = path.join(dir, 'logs');
+    const cfg = writeConfig(`
+settings: {logdir: ${logdir}}
+programs:
+  app:
+    command: ["sh", "-c", "echo one; trap 'echo two' USR2; while :; do sleep 0.05; done"]
+    stdout_logfile: AUTO
+    startsecs: 0
+`);
+    const rm = new Ringmaster({ args: ['-c', cfg] });
+    const file = path.join(logdir, 'app-stdout.log');
+    await rm.waitFor(/app \| one/);
+    spawnSync('mv', [file, file + '.1']);
+    await rm.signal('SIGUSR2');
+    await rm.waitFor(/app \| two/);
+    await rm.signal('SIGTERM');
+    assert.equal((await rm.wait()).code, 0);
+    assert.equal(readFileSync(file + '.1', 'utf8'), 'one\n');
+    assert.ok(existsSync(file));
+    assert.equal(readFileSync(file, 'utf8'), 'two\n');
+  });
+
+  it('the tail buffer keeps the last bytes and counts all of them', () => {
+    const t = new TailBuffer(10);
+    t.write(Buffer.from('abcdef'));
+    t.write(Buffer.from('ghijkl'));
+    assert.equal(t.last().toString(), 'cdefghijkl');
+    assert.equal(t.last(3).toString(), 'jkl');
+    assert.equal(t.total, 12);
+    t.write(Buffer.from('0123456789ABC'));
+    assert.equal(t.last().toString(), '3456789ABC');
+  });
+
+  it('a stalled reader pauses the producer and nothing is lost', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const received: Buffer[] = [];
+    const slow = new Writable({
+      highWaterMark: 1024,
+      write(chunk, _enc, cb) {
+        received.push(chunk);
+        void gate.then(() => cb());
+      },
+    });
+    const o = createOutput({ stdout: slow, stderr: new Recorder() });
+    o.setNames(['p']);
+    const src = new PassThrough();
+    const done = o.attach('p', 'stdout', src);
+    for (let i = 0; i < 1000; i++) src.write(`line ${i}\n`);
+    src.end();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(src.isPaused(), 'the producer was not paused');
+    release();
+    await done;
+    await o.close();
+    const lines = Buffer.concat(received).toString().trim().split('\n');
+    assert.equal(lines.length, 1000);
+    assert.equal(lines[999], 'p | line 999');
+  });
+});
