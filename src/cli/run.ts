@@ -34,7 +34,10 @@ export async function run(file: string | undefined): Promise<number> {
   });
   const log = (text: string) => output.system(text);
   const reaper = new Reaper();
-  const supervisor = new Supervisor(config, { launch: (spec) => launch(spec, { output, logdir: settings.logdir }), log });
+  const supervisor = new Supervisor(config, { launch: (spec) => launch(spec, { output, logdir: settings.logdir }),
+    log,
+    settleOutput: () => output.settle(2000),
+  });
   output.setNames(supervisor.processes.map((p) => p.name));
 
   reaper.onOrphanReaped((pid, status) => {

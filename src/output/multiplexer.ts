@@ -74,7 +74,15 @@ class Sink {
 class Source {
   private timer: NodeJS.Timeout | undefined;
   private held = false;
-  ended = false;
+  done = false;
+  private resolveEnded!: () => void;
+  /** Resolves when the pipe reached EOF and its last line was written. */
+  readonly ended = new Promise<void>((resolve) => (this.resolveEnded = resolve));
+
+  finish(): void {
+    this.done = true;
+    this.resolveEnded();
+  }
 
   constructor(
     readonly name: string,
@@ -101,14 +109,14 @@ class Source {
   }
 
   hold(): void {
-    if (this.ended) return;
+    if (this.done) return;
     this.held = true;
     this.clearIdle(); // a line is not "idle" because we stopped reading it
     this.stream.pause();
   }
 
   release(): void {
-    if (!this.held || this.ended) return;
+    if (!this.held || this.done) return;
     this.held = false;
     this.stream.resume();
     this.armIdle();
@@ -181,9 +189,9 @@ export function createOutput(opts: OutputOptions): Output {
       if (sink.isBlocked) source.hold();
       return new Promise<void>((resolve) => {
         const finish = () => {
-          if (source.ended) return;
+          if (source.done) return;
           source.flush();
-          source.ended = true;
+          source.finish();
           sink.sources.delete(source);
           stream.off('data', onData);
           resolve();
@@ -202,6 +210,18 @@ export function createOutput(opts: OutputOptions): Output {
 
     tail(name, streamName) {
       return tails.get(`${name}\0${streamName}`);
+    },
+
+    settle(timeoutMs) {
+      const pending = [...sinks.stdout.sources, ...sinks.stderr.sources].map((s) => s.ended);
+      if (pending.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        void Promise.all(pending).then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     },
 
     reopenLogs() {

@@ -28,6 +28,8 @@ export interface Output {
   tail(name: string, stream: StreamName): TailBuffer | undefined;
   /** Reopen every log file (SIGUSR2, after an external logrotate moved them). */
   reopenLogs(): void;
+  /** Resolves once every attached pipe reached EOF (all its lines written), or after `timeoutMs`. */
+  settle(timeoutMs: number): Promise<void>;
   /** Flush partial lines and wait until everything written reached the OS. */
   close(): Promise<void>;
 }

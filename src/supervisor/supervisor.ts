@@ -11,6 +11,8 @@ export interface SupervisorDeps {
   /** Starts the child of a process, wiring its output; throws a SpawnFailure-shaped error. */
   launch(spec: ProcessSpec): StartedChild;
   log(text: string): void;
+  /** Wait (bounded) until the programs' last output was written, so it precedes the summary. */
+  settleOutput?(): Promise<void>;
 }
 
 export interface StateChange {
@@ -125,6 +127,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     clearTimeout(deadline);
     await killLeftoverChildren(this.deps.log);
+    await this.deps.settleOutput?.();
     for (const p of this.processes) this.deps.log(summaryLine(p));
     this.resolveFinished(this.exitCode);
   }
