@@ -86,30 +86,32 @@ export class LineSplitter {
     if (this.format.line) return this.renderSlow(src, start, end);
     const prefix = this.format.prefix();
     const p = prefix.length;
-    const max = this.maxLine;
-    let size = 0;
+    // One pass finds the line ends (kept in a reused array), the second only copies.
     let lines = 0;
-    let overlong = false;
+    let longest = 0;
     for (let s = start; s < end; ) {
       let nl = src.indexOf(10, s);
       if (nl < 0 || nl >= end) nl = end;
-      if (nl - s > max) overlong = true;
-      lines++;
-      size += p + (nl - s) + 1;
+      if (lines === lineEnds.length) lineEnds = growInt32(lineEnds);
+      lineEnds[lines++] = nl;
+      if (nl - s > longest) longest = nl - s;
       s = nl + 1;
     }
-    if (overlong) return this.renderSlow(src, start, end);
-    const out = Buffer.allocUnsafe(size);
+    if (lines === 0) return Buffer.alloc(0);
+    if (longest > this.maxLine) return this.renderSlow(src, start, end);
+    const regionEnd = lineEnds[lines - 1];
+    const out = Buffer.allocUnsafe(lines * (p + 1) + (regionEnd - start) - (lines - 1));
     let o = 0;
-    for (let s = start; s < end; ) {
-      let nl = src.indexOf(10, s);
-      if (nl < 0 || nl >= end) nl = end;
-      o += prefix.copy(out, o);
+    let s = start;
+    for (let i = 0; i < lines; i++) {
+      const nl = lineEnds[i];
+      for (let k = 0; k < p; k++) out[o + k] = prefix[k];
+      o += p;
       o += src.copy(out, o, s, nl);
       out[o++] = 10;
       s = nl + 1;
     }
-    return lines > 0 ? out : Buffer.alloc(0);
+    return out;
   }
 
   private renderSlow(src: Buffer, start: number, end: number): Buffer {
@@ -148,4 +150,11 @@ export function cutPoint(buf: Buffer, start: number, max: number): number {
   let back = end;
   while (back > start && back > end - 4 && (buf[back] & 0xc0) === 0x80) back--;
   return back > start && (buf[back] & 0xc0) !== 0x80 ? back : end;
+}
+
+let lineEnds: Int32Array = new Int32Array(4096);
+function growInt32(a: Int32Array): Int32Array {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
 }
