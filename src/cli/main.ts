@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import pkg from '../../package.json';
 import { check } from './check';
+import { ctl, healthcheck } from './ctl';
 import { run } from './run';
 import { single } from './single';
 
@@ -10,6 +11,8 @@ const USAGE = `Usage:
   ringmaster [options] -- CMD [ARGS…] no config: be the init of one command (like tini) and exit
                                       with its status; options --grace DURATION (default 10s),
                                       -r FROM:TO (signal rewrite); more: ringmaster --help --
+  ringmaster ctl [-s SOCKET] VERB [NAME…]   control a running ringmaster (ringmaster ctl --help)
+  ringmaster healthcheck              exit 0 if the running ringmaster is ready, else 1
   ringmaster --version | --help
 
 The config comes from -c, else $RINGMASTER_CONFIG, else $RINGMASTER_CONFIG_YAML (inline),
@@ -18,14 +21,18 @@ else /etc/ringmaster.yaml, else ./ringmaster.yaml.
 
 const VERB_HELP: Record<string, string> = {
   run: 'Usage: ringmaster run [-c FILE]\n\nSupervise the programs of the config in the foreground until the exit policy or a\nsignal ends it. TERM/INT/QUIT shut down in order; a second one kills at once.\n',
+  healthcheck: 'Usage: ringmaster healthcheck [-c FILE]\n\nAsk the running ringmaster (over its control socket) whether it is ready: every\nautostarted program RUNNING or finished as expected. Exit 0 if so, else 1. For HEALTHCHECK.\n',
   check: 'Usage: ringmaster check [-c FILE]\n\nValidate the config without starting anything. Prints every problem as\nFILE:LINE:COL: key: message and exits 2, or exits 0 when the config is good.\n',
 };
 
-const NOT_YET = new Set(['ctl', 'convert', 'healthcheck']);
+const NOT_YET = new Set(['convert']);
 
 async function main(argv: string[]): Promise<number> {
   const dashes = argv.indexOf('--');
   if (dashes >= 0) return single(argv.slice(0, dashes), argv.slice(dashes + 1));
+  // ctl has flags of its own: hand it everything after the verb.
+  if (argv[0] === 'ctl') return ctl(argv.slice(1), undefined);
+  if ((argv[0] === '-c' || argv[0] === '--config') && argv[2] === 'ctl') return ctl(argv.slice(3), argv[1]);
   let parsed;
   try {
     parsed = parseArgs({
@@ -61,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
       return run(values.config);
     case 'check':
       return check(values.config);
+    case 'healthcheck':
+      return healthcheck(values.config);
     default:
       if (NOT_YET.has(verb)) process.stderr.write(`ringmaster: "${verb}" is not available in this version yet\n`);
       else process.stderr.write(`ringmaster: unknown command "${verb}"\n\n${USAGE}`);

@@ -1,5 +1,6 @@
 import { loadConfig } from '../config';
 import { ConfigError, formatProblem, type Config } from '../config/types';
+import { startControlServer } from '../control/server';
 import { createOutput } from '../output/multiplexer';
 import { installFailsafe } from '../pid1/failsafe';
 import { Reaper } from '../pid1/reaper';
@@ -34,7 +35,8 @@ export async function run(file: string | undefined): Promise<number> {
   });
   const log = (text: string) => output.system(text);
   const reaper = new Reaper();
-  const supervisor = new Supervisor(config, { launch: (spec) => launch(spec, { output, logdir: settings.logdir }),
+  let serverUrl: string | undefined;
+  const supervisor = new Supervisor(config, { launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl }),
     log,
     settleOutput: () => output.settle(2000),
   });
@@ -54,12 +56,20 @@ export async function run(file: string | undefined): Promise<number> {
   process.on('SIGUSR2', reopenLogs);
   const removeFailsafe = installFailsafe(() => supervisor.emergencyStop(), log);
 
+  const control = await startControlServer(settings.socket, {
+    supervisor,
+    output,
+    shutdown: () => supervisor.shutdown('shutdown asked for by ctl'),
+  }, log);
+  if (control.socketPath) serverUrl = `unix://${control.socketPath}`;
+
   log(`ringmaster ${process.pid === 1 ? 'as PID 1' : `pid ${process.pid}`}, ${supervisor.processes.length} processes from ${config.files.join(', ')}`);
   // Supervising is the point even when nothing runs (e.g. every program ended, none critical).
   const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
   supervisor.start();
   const code = await supervisor.finished;
   clearInterval(keepAlive);
+  await control.close();
   log(`exiting with code ${code}`);
   removeSignals();
   process.off('SIGUSR2', reopenLogs);

@@ -8,6 +8,13 @@ export class TailBuffer {
   private length = 0;
   /** Bytes ever written. */
   total = 0;
+  private followers = new Set<(chunk: Buffer) => void>();
+
+  /** Receive every chunk written from now on (`ctl tail -f`); returns the unsubscribe. */
+  follow(listener: (chunk: Buffer) => void): () => void {
+    this.followers.add(listener);
+    return () => this.followers.delete(listener);
+  }
 
   constructor(readonly capacity = 64 * 1024) {
     this.buf = Buffer.alloc(capacity);
@@ -15,6 +22,7 @@ export class TailBuffer {
 
   write(chunk: Buffer): void {
     this.total += chunk.length;
+    for (const f of this.followers) f(chunk);
     const cap = this.capacity;
     if (chunk.length >= cap) {
       chunk.copy(this.buf, 0, chunk.length - cap);

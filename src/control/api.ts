@@ -1,0 +1,152 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { constants } from 'node:os';
+import pidusage from 'pidusage';
+import type { Output, StreamName } from '../output/types';
+import { processInfo, resolveNames, signalProcess, startProcess, stopProcess, type Outcome } from '../supervisor/commands';
+import type { Supervisor } from '../supervisor/supervisor';
+import { readiness } from './readiness';
+
+export interface ApiDeps {
+  supervisor: Supervisor;
+  output: Output;
+  /** Ask for the shutdown (as `ctl shutdown`). */
+  shutdown(): void;
+}
+
+const MAX_BODY = 64 * 1024;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  let size = 0;
+  const parts: Buffer[] = [];
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new HttpError(413, 'request body too large');
+    parts.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  try {
+    const body = JSON.parse(Buffer.concat(parts).toString('utf8'));
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('not an object');
+    return body;
+  } catch (err) {
+    throw new HttpError(400, `bad JSON: ${(err as Error).message}`);
+  }
+}
+
+function names(body: Record<string, unknown>): string[] {
+  const n = body.names;
+  if (!Array.isArray(n) || n.length === 0 || !n.every((x) => typeof x === 'string')) {
+    throw new HttpError(400, 'expected {"names": ["web", "group:*", "all", ...]}');
+  }
+  return n as string[];
+}
+
+/** CPU and memory of running processes, sampled now (pidusage reads /proc). */
+async function usage(pids: number[]): Promise<Record<number, { cpu: number; memory: number }>> {
+  const live = pids.filter((p) => p > 0);
+  if (live.length === 0) return {};
+  try {
+    return await pidusage(live);
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The JSON API under /v1/ (SPEC §6) and the probes. Every request is validated before anything
+ * changes: a bad name or body answers 4xx and touches nothing.
+ */
+export async function handle(req: IncomingMessage, res: ServerResponse, deps: ApiDeps): Promise<void> {
+  const { supervisor } = deps;
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const route = `${req.method} ${url.pathname}`;
+  try {
+    switch (route) {
+      case 'GET /healthz':
+        return send(res, 200, { alive: true });
+      case 'GET /readyz': {
+        const r = readiness(supervisor);
+        return send(res, r.ready ? 200 : 503, r);
+      }
+      case 'GET /v1/status': {
+        const infos = supervisor.processes.map(processInfo);
+        const use = await usage(infos.map((i) => i.pid));
+        return send(res, 200, {
+          state: supervisor.isShuttingDown ? 'SHUTDOWN' : 'RUNNING',
+          pid: process.pid,
+          processes: infos.map((i) => ({ ...i, cpu: use[i.pid]?.cpu ?? null, memory: use[i.pid]?.memory ?? null })),
+        });
+      }
+      case 'POST /v1/start':
+      case 'POST /v1/stop':
+      case 'POST /v1/restart':
+      case 'POST /v1/signal': {
+        const body = await readJson(req);
+        const wanted = names(body);
+        const { processes, unknown } = resolveNames(supervisor, wanted);
+        let sig: NodeJS.Signals | undefined;
+        if (route === 'POST /v1/signal') {
+          const raw = String(body.signal ?? '').toUpperCase();
+          sig = (raw.startsWith('SIG') ? raw : `SIG${raw}`) as NodeJS.Signals;
+          if (!(sig in constants.signals)) throw new HttpError(400, `unknown signal "${body.signal}"`);
+        }
+        const results: Outcome[] = unknown.map((name) => ({ name, ok: false, fault: 'BAD_NAME' }));
+        const verb = route.slice('POST /v1/'.length);
+        const outcomes = await Promise.all(
+          processes.map(async (p) => {
+            if (verb === 'start') return [await startProcess(supervisor, p)];
+            if (verb === 'stop') return [await stopProcess(supervisor, p)];
+            if (verb === 'signal') return [signalProcess(p, sig!)];
+            const stopped = await stopProcess(supervisor, p);
+            return [stopped, await startProcess(supervisor, p)];
+          }),
+        );
+        results.push(...outcomes.flat());
+        return send(res, 200, { results });
+      }
+      case 'POST /v1/shutdown':
+        send(res, 200, { shuttingDown: true });
+        deps.shutdown();
+        return;
+      case 'GET /v1/tail':
+        return tail(url, res, deps);
+      default:
+        throw new HttpError(404, `no such endpoint: ${route}`);
+    }
+  } catch (err) {
+    if (err instanceof HttpError) return send(res, err.status, { error: err.message });
+    return send(res, 500, { error: (err as Error).message });
+  }
+}
+
+/** The recent output of one process; with follow=1, a stream of what it prints next. */
+function tail(url: URL, res: ServerResponse, deps: ApiDeps): void {
+  const name = url.searchParams.get('name') ?? '';
+  const stream = (url.searchParams.get('stream') ?? 'stdout') as StreamName;
+  if (stream !== 'stdout' && stream !== 'stderr') throw new HttpError(400, 'stream must be stdout or stderr');
+  const bytes = Number(url.searchParams.get('bytes') ?? 1600);
+  if (!Number.isInteger(bytes) || bytes < 0) throw new HttpError(400, 'bytes must be a whole number');
+  const { processes } = resolveNames(deps.supervisor, [name]);
+  if (processes.length !== 1) throw new HttpError(404, `no such process: ${name}`);
+  const buffer = deps.output.tail(processes[0].name, stream);
+  res.writeHead(200, { 'content-type': 'application/octet-stream' });
+  if (buffer) res.write(buffer.last(bytes));
+  if (url.searchParams.get('follow') !== '1' || !buffer) return void res.end();
+  const stop = buffer.follow((chunk) => res.write(chunk));
+  res.on('close', stop);
+}

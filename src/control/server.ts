@@ -1,0 +1,75 @@
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { handle, type ApiDeps } from './api';
+
+/** Is something answering on this socket? (A stale file from a killed ringmaster is not.) */
+function inUse(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(socketPath);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function listen(server: Server, socketPath: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+export interface ControlServer {
+  /** Where it listens, or null when no socket could be made. */
+  socketPath: string | null;
+  close(): Promise<void>;
+}
+
+/**
+ * The control socket (SPEC §6): HTTP on a unix socket, mode 0700. Where `/run` (the configured
+ * directory) is not writable, the temp dir; where neither works, a warning and no socket — a
+ * container never fails to start for want of its control socket.
+ */
+export async function startControlServer(configured: string, deps: ApiDeps, warn: (text: string) => void): Promise<ControlServer> {
+  const server = createServer((req, res) => void handle(req, res, deps));
+  server.on('clientError', (_err, socket) => socket.destroy());
+  const candidates = [configured, path.join(tmpdir(), path.basename(configured))];
+  for (const candidate of [...new Set(candidates)]) {
+    try {
+      if (existsSync(candidate)) {
+        if (await inUse(candidate)) {
+          warn(`control socket ${candidate} is in use by another process`);
+          continue;
+        }
+        unlinkSync(candidate);
+      }
+      await listen(server, candidate);
+      chmodSync(candidate, 0o700);
+      return {
+        socketPath: candidate,
+        close: () =>
+          new Promise((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+            try {
+              unlinkSync(candidate);
+            } catch {
+              // already gone
+            }
+          }),
+      };
+    } catch (err) {
+      warn(`cannot listen on ${candidate}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  warn('no control socket: `ringmaster ctl` will not reach this ringmaster');
+  return { socketPath: null, close: async () => {} };
+}
