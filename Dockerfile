@@ -28,6 +28,7 @@ COPY --from=build /src/dist/ringmaster /src/dist/ringmaster.node /usr/local/bin/
 ENV RINGMASTER_CONFIG=/etc/ringmaster.yaml
 # NODE_OPTIONS set for your programs reaches them unchanged and does not affect ringmaster: the
 # binary reads RM_NODE_OPTS instead (see prepareNodeBinary in scripts/build.mjs).
-# No HEALTHCHECK yet: `ringmaster healthcheck` comes with the control plane (SPEC §1, §6). Then:
-# HEALTHCHECK --interval=10s --timeout=3s CMD ["/usr/local/bin/ringmaster", "healthcheck"]
+# Healthy when every autostarted program is RUNNING or finished as expected (asks /readyz on
+# the control socket, /run/ringmaster.sock).
+HEALTHCHECK --interval=10s --timeout=3s CMD ["/usr/local/bin/ringmaster", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/ringmaster"]

@@ -67,6 +67,7 @@ describe('Dockerfile (SPEC §7)', () => {
     const copies = dockerfile.split('\n').filter((l) => /^COPY --from=build /.test(l));
     assert.deepEqual(copies, ['COPY --from=build /src/dist/ringmaster /src/dist/ringmaster.node /usr/local/bin/']);
     assert.match(dockerfile, new RegExp(`^ENTRYPOINT \\["${ENTRYPOINT}"\\]$`, 'm'));
+    assert.match(dockerfile, new RegExp(`^HEALTHCHECK .*CMD \\["${ENTRYPOINT}", "healthcheck"\\]$`, 'm'));
     assert.match(dockerfile, /^ENV RINGMASTER_CONFIG=\/etc\/ringmaster\.yaml$/m);
   });
 });
