@@ -39,6 +39,11 @@ const SYSTEM_NAME = 'ringmaster';
 /** One of ringmaster's two streams, and the producers that write to it. */
 class Sink {
   private blocked = false;
+  private corked = false;
+  private readonly uncork = () => {
+    this.corked = false;
+    this.stream.uncork();
+  };
   readonly sources = new Set<Source>();
 
   constructor(readonly stream: Writable) {
@@ -48,6 +53,13 @@ class Sink {
 
   write(buf: Buffer): void {
     if (buf.length === 0) return;
+    // Everything written in one turn of the event loop (chunks of several programs) leaves in one
+    // writev: with programs that write line by line, a syscall per chunk would be the bottleneck.
+    if (!this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      setImmediate(this.uncork);
+    }
     if (this.stream.write(buf) || this.blocked) return;
     // Backpressure: hold every producer of this stream until the reader catches up.
     this.blocked = true;
