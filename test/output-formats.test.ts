@@ -81,17 +81,18 @@ describe('formats', () => {
     assert.match(text.stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \x1b\[\d+mweb\x1b\[0m \| hi$/m);
   });
 
-  it('log_color auto: no colour on a pipe, FORCE_COLOR forces it, NO_COLOR wins over a TTY', () => {
-    const line = (env: NodeJS.ProcessEnv, isTTY: boolean) => {
+  it('log_color auto: no colour on a pipe, FORCE_COLOR forces it, NO_COLOR wins over a TTY', async () => {
+    const line = async (env: NodeJS.ProcessEnv, isTTY: boolean) => {
       const out = Object.assign(new Recorder(), { isTTY });
       const o = createOutput({ stdout: out, stderr: new Recorder(), color: 'auto', env });
       o.system('x');
+      await o.close();
       return out.text;
     };
-    assert.equal(line({}, false), 'ringmaster | x\n');
-    assert.match(line({ FORCE_COLOR: '1' }, false), /\x1b\[1m/);
-    assert.equal(line({ NO_COLOR: '1' }, true), 'ringmaster | x\n');
-    assert.match(line({}, true), /\x1b\[1m/);
+    assert.equal(await line({}, false), 'ringmaster | x\n');
+    assert.match(await line({ FORCE_COLOR: '1' }, false), /\x1b\[1m/);
+    assert.equal(await line({ NO_COLOR: '1' }, true), 'ringmaster | x\n');
+    assert.match(await line({}, true), /\x1b\[1m/);
   });
 });
 

@@ -70,6 +70,11 @@ class Sink {
     });
   }
 
+  /** Write out what is corked now (at exit there is no next turn of the event loop). */
+  flushNow(): void {
+    if (this.corked) this.uncork();
+  }
+
   get isBlocked(): boolean {
     return this.blocked;
   }
@@ -175,6 +180,10 @@ export function createOutput(opts: OutputOptions): Output {
     return Buffer.from(`${f.timestamps ? timestamp() + ' ' : ''}${name} | ${text}\n`);
   };
   const warn = (text: string) => sinks.stdout.write(systemLine(text, 'stdout'));
+  process.on('exit', () => {
+    sinks.stdout.flushNow();
+    sinks.stderr.flushNow();
+  });
 
   return {
     setNames(names) {
