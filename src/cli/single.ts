@@ -1,3 +1,4 @@
+import { trySignal } from '../signal-util';
 // `ringmaster [options] -- CMD ARGS…`: single-command mode, the tini / dumb-init replacement
 // (SPEC §1, §4, §5). No config, no output prefix: the command gets ringmaster's stdin, stdout,
 // stderr and terminal, every catchable signal goes on to its process group, orphans are reaped,
@@ -105,14 +106,6 @@ function say(text: string): void {
   process.stderr.write(`ringmaster: ${text}\n`);
 }
 
-function trySignal(target: number, sig: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(target, sig);
-    return true;
-  } catch {
-    return false; // ESRCH: nothing (left) to signal
-  }
-}
 
 /** The process group of `pid`, from /proc (0 when it is gone). */
 function pgidOf(pid: number): number {

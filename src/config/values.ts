@@ -1,4 +1,4 @@
-import { constants } from 'node:os';
+import { parseSignal } from '../signal-util';
 import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import { interpolate } from './interpolate';
 import type { Source } from './sources';
@@ -68,7 +68,7 @@ export class ValueReader {
   signal(node: Node, path: string, given?: string): NodeJS.Signals | undefined {
     const t = given ?? this.text(node, path, 'a signal name');
     if (t === undefined) return undefined;
-    const sig = parseSignalName(t);
+    const sig = parseSignal(t);
     return sig ?? this.fail(node, path, `expected a signal name like TERM, INT or HUP, got "${t}"`);
   }
 
@@ -107,16 +107,6 @@ export class ValueReader {
     }
     return out;
   }
-}
-
-export function parseSignalName(text: string): NodeJS.Signals | undefined {
-  const t = text.trim().toUpperCase();
-  if (/^\d+$/.test(t)) {
-    const n = Number(t);
-    return (Object.keys(constants.signals) as NodeJS.Signals[]).find((s) => constants.signals[s] === n);
-  }
-  const name = (t.startsWith('SIG') ? t : `SIG${t}`) as NodeJS.Signals;
-  return name in constants.signals ? name : undefined;
 }
 
 export function describe(node: Node | null | undefined): string {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { constants } from 'node:os';
+import { parseSignal } from '../signal-util';
 import pidusage from 'pidusage';
 import type { Output, StreamName } from '../output/types';
 import { processInfo, resolveNames, signalProcess, startProcess, stopProcess, type Outcome } from '../supervisor/commands';
@@ -101,9 +101,8 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ap
         const { processes, unknown } = resolveNames(supervisor, wanted);
         let sig: NodeJS.Signals | undefined;
         if (route === 'POST /v1/signal') {
-          const raw = String(body.signal ?? '').toUpperCase();
-          sig = (raw.startsWith('SIG') ? raw : `SIG${raw}`) as NodeJS.Signals;
-          if (!(sig in constants.signals)) throw new HttpError(400, `unknown signal "${body.signal}"`);
+          sig = parseSignal(String(body.signal ?? ''));
+          if (!sig) throw new HttpError(400, `unknown signal "${body.signal}"`);
         }
         const results: Outcome[] = unknown.map((name) => ({ name, ok: false, fault: 'BAD_NAME' }));
         const verb = route.slice('POST /v1/'.length);

@@ -1,3 +1,4 @@
+import { parseSignal as parseSignalName } from '../signal-util';
 import { constants } from 'node:os';
 import type { Settings } from '../config/types';
 
@@ -60,14 +61,7 @@ export function rewriteSignal(rewrite: SignalRewrite, sig: NodeJS.Signals): Node
 
 /** `SIGTERM`, `TERM`, `term` or `15` → `SIGTERM`; null when it is no signal Node knows. */
 export function parseSignal(text: string): NodeJS.Signals | null {
-  const t = text.trim().toUpperCase();
-  if (/^\d+$/.test(t)) {
-    const n = Number(t);
-    const name = (Object.keys(constants.signals) as NodeJS.Signals[]).find((s) => constants.signals[s] === n);
-    return name ?? null;
-  }
-  const name = (t.startsWith('SIG') ? t : `SIG${t}`) as NodeJS.Signals;
-  return name in constants.signals ? name : null;
+  return parseSignalName(text) ?? null;
 }
 
 /** Adds listeners and remembers them, so one call removes them all. */

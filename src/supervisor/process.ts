@@ -1,3 +1,4 @@
+import { groupAlive, trySignal } from '../signal-util';
 import type { ProgramConfig } from '../config/types';
 import { backoffDelay } from './backoff';
 import { describeExit, isExpected, shellCode, type ExitStatus } from './exit-status';
@@ -134,13 +135,13 @@ export class SupervisedProcess {
     const target = this.killTarget();
     if (target === 0) return;
     this.deps.log(`killing ${this.name} (pid ${this.pid || this.pgid}) with SIGKILL`);
-    sendSignal(target, 'SIGKILL');
+    trySignal(target, 'SIGKILL');
   }
 
   /** Send a signal to the running process: to its group when stopasgroup (the default). */
   signal(sig: NodeJS.Signals): boolean {
     if (this.pid === 0) return false;
-    return sendSignal(this.spec.program.stopasgroup ? -this.pid : this.pid, sig);
+    return trySignal(this.spec.program.stopasgroup ? -this.pid : this.pid, sig);
   }
 
   /** Called after any reap that may have emptied this process's group. */
@@ -255,7 +256,7 @@ export class SupervisedProcess {
   private sendStopSignal(): void {
     const program = this.spec.program;
     this.stopping = true;
-    sendSignal(program.stopasgroup ? -this.pid : this.pid, program.stopsignal);
+    trySignal(program.stopasgroup ? -this.pid : this.pid, program.stopsignal);
     this.armKillTimer();
   }
 
@@ -280,7 +281,7 @@ export class SupervisedProcess {
       if (!this.stopping) {
         // Lingering members of an exited leader's group: stop them the same way.
         this.stopping = true;
-        sendSignal(-this.pgid, this.spec.program.stopsignal);
+        trySignal(-this.pgid, this.spec.program.stopsignal);
         this.armKillTimer();
       }
       this.groupTimer ??= setInterval(() => this.finishStopIfGroupGone(), GROUP_RECHECK_MS);
@@ -308,23 +309,5 @@ export class SupervisedProcess {
   private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-  }
-}
-
-function sendSignal(target: number, sig: NodeJS.Signals): boolean {
-  try {
-    process.kill(target, sig);
-    return true;
-  } catch {
-    return false; // ESRCH: already gone; the reaper reports the exit
-  }
-}
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -1,3 +1,4 @@
+import { trySignal } from '../signal-util';
 import { EventEmitter } from 'node:events';
 import type { Config } from '../config/types';
 import { describeExit } from './exit-status';
@@ -150,15 +151,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const policy = this.config.settings.exitPolicy;
     const why = p.state === 'FATAL' ? 'entered FATAL' : 'exited';
     this.shutdown(`${p.name} ${why} (exit_policy: ${policy}): shutting down with exit code ${endWith}`, endWith);
-  }
-}
-
-function trySignal(target: number, sig: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(target, sig);
-    return true;
-  } catch {
-    return false;
   }
 }
 
