@@ -100,14 +100,21 @@ export class LineSplitter {
     if (lines === 0) return Buffer.alloc(0);
     if (longest > this.maxLine) return this.renderSlow(src, start, end);
     const regionEnd = lineEnds[lines - 1];
-    const out = Buffer.allocUnsafe(lines * (p + 1) + (regionEnd - start) - (lines - 1));
+    const size = lines * (p + 1) + (regionEnd - start) - (lines - 1);
+    const out = Buffer.allocUnsafe(size);
+    // One native copy of the whole region to the end of `out`, then each line slides left to its
+    // place behind its prefix with copyWithin (a memmove with no allocation; Buffer#copy makes a
+    // typed-array view per call). Sliding left never overwrites a line not yet moved.
+    const base = size - (regionEnd - start) - (regionEnd < end ? 1 : 0);
+    src.copy(out, base, start, Math.min(end, regionEnd + 1));
     let o = 0;
     let s = start;
     for (let i = 0; i < lines; i++) {
       const nl = lineEnds[i];
       for (let k = 0; k < p; k++) out[o + k] = prefix[k];
       o += p;
-      o += src.copy(out, o, s, nl);
+      out.copyWithin(o, base + (s - start), base + (nl - start));
+      o += nl - s;
       out[o++] = 10;
       s = nl + 1;
     }
