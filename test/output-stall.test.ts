@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import path from 'node:path';
 import { it } from 'node:test';
 import { BUNDLE, sleep, tempDir, writeConfig } from './support/ringmaster';
@@ -11,10 +12,12 @@ function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : 0;
 }
 
-it('while stdout is stalled: memory stays flat, crashed programs restart, TERM is handled', async () => {
+it('while stdout is stalled: memory stays flat, crashed programs restart, control answers, TERM is handled', async () => {
   const dir = tempDir();
   const starts = path.join(dir, 'starts');
+  const socket = path.join(dir, 'rm.sock');
   const cfg = writeConfig(`
+settings: {socket: ${socket}}
 programs:
   flood: {command: ["sh", "-c", "yes 'flooding the output with a line of text'"], startsecs: 0}
   crasher: {command: ["sh", "-c", "echo x >> ${starts}; sleep 0.1; exit 1"], startsecs: 0, backoff: {initial: 100ms, max: 100ms}}
@@ -28,6 +31,16 @@ programs:
     const before = count();
     await sleep(1500);
     assert.ok(count() > before, `the crashing program was not restarted while output was stalled (${before} -> ${count()})`);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({ socketPath: socket, path: '/v1/status' }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.setTimeout(3000, () => req.destroy(new Error('control request not answered while output stalled')));
+      req.end();
+    });
+    assert.equal(status, 200, 'control requests are answered while output is stalled');
     const rss = rssMb(rm.pid!);
     assert.ok(rss < 150, `RSS ${rss.toFixed(0)} MB while stalled`);
     const exited = new Promise<number | null>((resolve) => rm.on('exit', (code) => resolve(code)));
