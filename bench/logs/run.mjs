@@ -60,9 +60,30 @@ function contenders(mode) {
   };
 }
 
+/** utime+stime of a pid in seconds, or null once it is gone. */
+function cpuSeconds(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
 function measure(name, command) {
   return new Promise((resolve) => {
-    const script = `${command} | node ${counter} ${PROGRAMS} ${LINES}`;
+    // The contender's own CPU (not its programs'): it writes its pid, then is sampled until it ends.
+    const pidFile = path.join(dir, `${name}.pid`);
+    writeFileSync(pidFile, '');
+    const own = name === 'sed' ? command : `sh -c 'echo $$ > ${pidFile}; exec ${command.replace(/'/g, `'\\''`)}'`;
+    const script = `${own} | node ${counter} ${PROGRAMS} ${LINES}`;
+    let cpu = null;
+    const sampler = setInterval(() => {
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      const c = pid ? cpuSeconds(pid) : null;
+      if (c !== null) cpu = c;
+    }, 20);
     const t0 = process.hrtime.bigint();
     const child = spawn('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
     let out = '';
@@ -74,9 +95,10 @@ function measure(name, command) {
     const killer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, 120_000);
     child.on('close', () => {
       clearTimeout(killer);
+      clearInterval(sampler);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       const r = JSON.parse(out.split('\n')[0] || '{"lines":0,"lost":-1,"mixed":-1,"cpu":0}');
-      resolve({ name, seconds: r.seconds ?? seconds, ...r });
+      resolve({ name, seconds: r.seconds ?? seconds, cpu, ...r });
     });
   });
 }
@@ -93,12 +115,12 @@ for (const mode of ['chunks', 'per-line']) {
   const sed = rows.find((r) => r.name === 'sed');
   const conc = rows.find((r) => r.name === 'concurrently');
   console.log(`mode: ${mode === 'chunks' ? 'big chunks (cat)' : 'one write per line'}`);
-  console.log('| contender | MiB/s | lines | lost | mixed | vs sed | vs concurrently |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('| contender | MiB/s | CPU s (own) | lines | lost | mixed | vs sed | vs concurrently |');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const mibs = total / r.seconds;
     const ratio = (o) => (o ? (mibs / (total / o.seconds)).toFixed(2) + 'x' : '-');
-    console.log(`| ${r.name} | ${mibs.toFixed(0)} | ${r.lines} | ${r.lost} | ${r.mixed} | ${ratio(sed)} | ${ratio(conc)} |`);
+    console.log(`| ${r.name} | ${mibs.toFixed(0)} | ${r.cpu === null ? '-' : r.cpu.toFixed(2)} | ${r.lines} | ${r.lost} | ${r.mixed} | ${ratio(sed)} | ${ratio(conc)} |`);
   }
   console.log('');
 }
