@@ -153,11 +153,12 @@ class SingleCommand {
   ) {}
 
   /** Start the command; returns the exit code at once if it could not be started. */
-  start(): number | null {
+  start(cwd: string): number | null {
     let child;
     try {
       child = spawnProcess({
         argv: this.argv,
+        cwd,
         env: process.env as Record<string, string>,
         pgroup: 'pgroup',
         foreground: true,
@@ -284,9 +285,12 @@ export async function single(optionArgs: string[], command: string[]): Promise<n
   reaper.start();
   const removeFailsafe = installFailsafe(() => cmd.emergencyStop(), say);
 
-  const failed = cmd.start();
   // Like dumb-init: ringmaster's own cwd must not pin a mount; the command keeps the caller's.
+  // Moved before the spawn (the child gets the old one explicitly): with vfork the child may
+  // already run, and look at /proc/1/cwd, before the parent resumes.
+  const callerCwd = process.cwd();
   process.chdir('/');
+  const failed = cmd.start(callerCwd);
   // With stdio inherited nothing else holds the event loop: signal listeners and the reaper's
   // sweep are unref'd, and the exit comes by SIGCHLD. This idle timer keeps ringmaster waiting.
   const keepAlive = setInterval(() => {}, 2 ** 30);
