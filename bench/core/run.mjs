@@ -1,170 +1,187 @@
 #!/usr/bin/env node
-// Core figures of issue #2, ringmaster beside supervisord (Debian's, run the Docker way) in the
-// same run: time until 100 programs are alive, RSS with 100 programs, idle CPU over 20 s, time to
-// shut down 100 programs, time to shut down 10 TERM-ignoring programs with stopwaitsecs 2.
-//   node bench/core/run.mjs [startup|rss|idle|shutdown|stubborn] [--runs N] [--idle-seconds S]
-// Needs `node scripts/build.mjs --no-sea` first; supervisord from the `supervisor` package.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+// Core figures, ringmaster beside supervisord (Debian's, run the Docker way) measured in the same run:
+//   startup            spawn → 100 programs alive (live, non-zombie, in /proc)
+//   rss                VmRSS of the supervisor with the 100 alive
+//   idle-cpu           utime+stime of the supervisor over 20 s idle with 100 programs
+//   shutdown           SIGTERM → supervisor exited and all 100 programs gone
+//   stubborn-shutdown  10 TERM-ignoring programs, stopwaitsecs 2: SIGTERM → supervisor exited
+// Usage: node bench/core/run.mjs [metric ...] [--runs N] [--idle-seconds S] [--settle-seconds S] [--json]
+// Needs `node scripts/build.mjs --no-sea` first, and supervisord (Debian package `supervisor`).
+import fs from 'node:fs';
+import {
+  BUNDLE, CLK_TCK, SIDES, cleanup, cleanupAllSync, haveSupervisord, markedPids, median, memKb, newMarker,
+  now, procStat, programs, sleep, startSupervisor, supervisorGone, tmpDir, until, writeConfigs,
+} from './harness.mjs';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const BUNDLE = path.join(ROOT, 'dist', 'ringmaster.cjs');
-const args = process.argv.slice(2);
-const only = args.find((a) => !a.startsWith('--'));
-const RUNS = Number(args[args.indexOf('--runs') + 1]) || 3;
-const IDLE_S = Number(args[args.indexOf('--idle-seconds') + 1]) || 20;
-const HAVE_SUPERVISORD = spawnSync('supervisord', ['--version']).status === 0;
-const CLK_TCK = 100;
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && Number.isFinite(Number(argv[i + 1])) ? Number(argv[i + 1]) : dflt;
+};
+const RUNS = opt('--runs', 3);
+const IDLE_S = opt('--idle-seconds', 20);
+const SETTLE_S = opt('--settle-seconds', 5);
+const JSON_OUT = argv.includes('--json');
+const ALIASES = { idle: 'idle-cpu', cpu: 'idle-cpu', stubborn: 'stubborn-shutdown' };
+const ALL = ['startup', 'rss', 'idle-cpu', 'shutdown', 'stubborn-shutdown'];
+const positional = argv.filter((a, i) => !a.startsWith('--') && !['--runs', '--idle-seconds', '--settle-seconds'].includes(argv[i - 1]));
+const wanted = new Set(positional.length ? positional.map((a) => ALIASES[a] ?? a) : ALL);
+for (const w of wanted) if (!ALL.includes(w)) { console.error(`unknown metric ${w}; one of ${ALL.join(', ')}`); process.exit(2); }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+if (!fs.existsSync(BUNDLE)) { console.error(`${BUNDLE} missing: run node scripts/build.mjs --no-sea`); process.exit(2); }
+const sides = haveSupervisord() ? SIDES : ['ringmaster'];
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => { cleanupAllSync(); process.exit(130); });
+process.on('exit', cleanupAllSync);
 
-function stat(pid) {
+const N = 100;
+const ALIVE_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 15_000;
+const log = (s) => process.stderr.write(s + '\n');
+
+/**
+ * One cycle: write configs, spawn, wait for `n` marked programs alive, then `measure(run, marker)`.
+ * Always ends with the supervisor group and every marked process killed.
+ */
+async function cycle(side, { n = N, command = (m) => `sleep 100000.${m}`, stopwaitsecs, measure }) {
+  const dir = tmpDir();
+  const marker = newMarker();
+  writeConfigs(dir, programs(n, command(marker), stopwaitsecs));
+  const run = startSupervisor(side, dir);
+  run.marker = marker;
   try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return { state: f[0], ppid: Number(f[1]), cpuTicks: Number(f[11]) + Number(f[12]) };
-  } catch {
+    const aliveAt = await until(() => markedPids(marker).length >= n, { timeoutMs: ALIVE_TIMEOUT_MS, what: `${n} programs alive`, run });
+    const res = { startupMs: aliveAt - run.t0, rssAliveMb: memKb(run.pid).rss / 1024 };
+    return Object.assign(res, measure ? await measure(run, marker, aliveAt) : {});
+  } finally {
+    await cleanup(run, marker);
+  }
+}
+
+/** SIGTERM once every program is past startsecs; times supervisor exit and the programs' end. */
+async function terminate(run, marker, aliveAt) {
+  await sleep(Math.max(0, aliveAt + 1500 - now())); // startsecs 1 elapsed: all RUNNING
+  const stillAlive = markedPids(marker).length;
+  const t = now();
+  process.kill(run.pid, 'SIGTERM');
+  let goneAt = null;
+  await until(() => {
+    if (goneAt === null && markedPids(marker).length === 0) goneAt = now();
+    return supervisorGone(run) && goneAt !== null;
+  }, { timeoutMs: STOP_TIMEOUT_MS, what: 'supervisor exited and programs gone', stepMs: 2 });
+  return { exitMs: run.exitedAt - t, goneMs: goneAt - t, bothMs: Math.max(run.exitedAt, goneAt) - t, aliveAtTerm: stillAlive };
+}
+
+// --- the measurements --------------------------------------------------------------------------
+const results = {}; // metric -> side -> [values]
+const details = []; // every cycle's raw figures
+const put = (metric, side, v) => ((results[metric] ??= {})[side] ??= []).push(v);
+const errors = [];
+
+async function safely(what, side, fn) {
+  try {
+    const r = await fn();
+    details.push({ what, side, ...r });
+    return r;
+  } catch (e) {
+    errors.push(`${what} / ${side}: ${e.message}`);
+    log(`! ${what} / ${side}: ${e.message}`);
     return null;
   }
 }
 
-function rssKb(pid) {
-  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m[1]);
-}
-
-/** Live processes whose command line contains `marker`. */
-function countMarked(marker) {
-  let n = 0;
-  for (const e of readdirSync('/proc')) {
-    if (e.charCodeAt(0) > 57) continue;
-    try {
-      if (readFileSync(`/proc/${e}/cmdline`, 'latin1').includes(marker) && stat(e)?.state !== 'Z') n++;
-    } catch {}
-  }
-  return n;
-}
-
-async function until(cond, timeoutMs, what, stepMs = 3) {
-  const t = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > t) throw new Error(`timed out: ${what}`);
-    await sleep(stepMs);
-  }
-}
-
-function configs(dir, programs) {
-  const yaml = ['settings: {shutdown_timeout: 60s}', 'programs:'];
-  const ini = [
-    '[supervisord]', 'nodaemon=true', 'logfile=/dev/null', `pidfile=${dir}/s.pid`, `childlogdir=${dir}`, 'loglevel=warn',
-    '[unix_http_server]', `file=${dir}/s.sock`,
-    '[rpcinterface:supervisor]', 'supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface',
-  ];
-  for (const p of programs) {
-    yaml.push(`  ${p.name}: {command: ${JSON.stringify(p.command)}, startsecs: 1, stopwaitsecs: ${p.stopwait}}`);
-    ini.push(`[program:${p.name}]`, `command=${p.command}`, 'startsecs=1', `stopwaitsecs=${p.stopwait}`,
-      'stopasgroup=true', 'killasgroup=true', 'stdout_logfile=/dev/stdout', 'stdout_logfile_maxbytes=0',
-      'stderr_logfile=/dev/stderr', 'stderr_logfile_maxbytes=0');
-  }
-  writeFileSync(path.join(dir, 'r.yaml'), yaml.join('\n') + '\n');
-  writeFileSync(path.join(dir, 's.conf'), ini.join('\n') + '\n');
-}
-
-function start(side, dir) {
-  const argv = side === 'ringmaster'
-    ? [process.execPath, BUNDLE, '-c', path.join(dir, 'r.yaml')]
-    : ['supervisord', '-n', '-c', path.join(dir, 's.conf')];
-  // Both write to /dev/null: Node's 'pipe' stdio is a socketpair, on which supervisord's
-  // /dev/stdout log files fail with ENXIO (a container's stdout is a pipe or a file).
-  const out = process.env.BENCH_DEBUG ? 'inherit' : openSync('/dev/null', 'w');
-  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', out, out], detached: true });
-  const exited = new Promise((resolve) => child.on('exit', () => resolve(Date.now())));
-  return { child, t0: Date.now(), exited };
-}
-
-function killAll(run) {
-  try {
-    process.kill(-run.child.pid, 'SIGKILL');
-  } catch {}
-}
-
-/** One full cycle: start N programs, wait until all are alive, optionally measure, then stop. */
-async function cycle(side, { n = 100, command, stopwait = 10, measure }) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'rm-bench-'));
-  const marker = `${Date.now() % 100000}${Math.floor(Math.random() * 1e6)}`;
-  const cmd = command ? command(marker) : `sleep 100000.${marker}`;
-  configs(dir, Array.from({ length: n }, (_, i) => ({ name: `p${String(i).padStart(3, '0')}`, command: cmd, stopwait })));
-  const run = start(side, dir);
-  try {
-    await until(() => countMarked(marker) >= n, 30_000, `${side}: ${n} programs alive`);
-    const startupMs = Date.now() - run.t0;
-    const extra = measure ? await measure(run, marker) : {};
-    return { startupMs, ...extra };
-  } finally {
-    killAll(run);
-    await Promise.race([run.exited, sleep(2000)]);
-    // The programs are in their own groups: anything left of this run is found by its marker.
-    for (const e of readdirSync('/proc')) {
-      try {
-        if (readFileSync(`/proc/${e}/cmdline`, 'latin1').includes(marker)) process.kill(Number(e), 'SIGKILL');
-      } catch {}
+const t0 = now();
+const mainWanted = ['startup', 'rss', 'shutdown'].some((m) => wanted.has(m));
+if (mainWanted) {
+  // startup, rss and shutdown come from the same cycles: 100 sleepers, RSS 1.5 s after all are
+  // alive (all RUNNING), then SIGTERM. Sides alternate so that machine noise hits both.
+  for (let i = 0; i < RUNS; i++) {
+    for (const side of sides) {
+      const r = await safely('startup/rss/shutdown', side, () => cycle(side, {
+        measure: async (run, marker, aliveAt) => {
+          await sleep(Math.max(0, aliveAt + 1500 - now()));
+          const mem = memKb(run.pid);
+          const out = { rssMb: mem.rss / 1024, hwmMb: mem.hwm / 1024 };
+          return wanted.has('shutdown') ? { ...out, ...(await terminate(run, marker, aliveAt)) } : out;
+        },
+      }));
+      if (!r) continue;
+      put('startup', side, r.startupMs);
+      put('rss', side, r.rssMb);
+      if (r.bothMs != null) put('shutdown', side, r.bothMs);
+      log(`run ${i + 1} ${side}: startup ${r.startupMs.toFixed(0)} ms, rss ${r.rssMb.toFixed(1)} MB (at alive ${r.rssAliveMb.toFixed(1)}, peak ${r.hwmMb.toFixed(1)})` +
+        (r.bothMs != null ? `, shutdown: exit ${r.exitMs.toFixed(0)} ms, programs gone ${r.goneMs.toFixed(0)} ms` : ''));
     }
   }
 }
 
-async function shutdownMeasure(run, marker) {
-  await sleep(1500); // past startsecs: everyone RUNNING
-  const t = Date.now();
-  process.kill(run.child.pid, 'SIGTERM');
-  const exitedAt = await Promise.race([run.exited, sleep(30_000).then(() => null)]);
-  await until(() => countMarked(marker) === 0, 10_000, 'programs gone');
-  return { shutdownMs: (exitedAt ?? Date.now()) - t, goneMs: Date.now() - t };
-}
-
-const METRICS = {
-  startup: { label: 'time until 100 programs alive (ms)', target: (r, s) => (s ? r <= s / 4 : null), goal: '≤ ¼ supervisord',
-    run: (side) => cycle(side, {}).then((x) => x.startupMs) },
-  rss: { label: 'RSS with 100 programs (MB)', target: (r) => r <= 45, goal: '≤ 45 MB',
-    run: (side) => cycle(side, { measure: async (run) => { await sleep(1500); return { rss: rssKb(run.child.pid) / 1024 }; } }).then((x) => x.rss) },
-  idle: { label: `CPU over ${IDLE_S} s idle, 100 programs (ms)`, target: (r, s) => (s === null ? null : r <= s), goal: '≤ supervisord', runs: 1,
-    run: (side) => cycle(side, { measure: async (run) => {
-      // Idle means after start-up has settled (V8 runs its memory-reducing GCs in the first seconds).
-      await sleep(10_000);
-      const a = stat(run.child.pid).cpuTicks;
-      await sleep(IDLE_S * 1000);
-      return { cpuMs: ((stat(run.child.pid).cpuTicks - a) * 1000) / CLK_TCK };
-    } }).then((x) => x.cpuMs) },
-  shutdown: { label: 'shut down 100 programs (ms)', target: (r) => r < 500, goal: '< 500 ms',
-    run: (side) => cycle(side, { measure: shutdownMeasure }).then((x) => x.shutdownMs) },
-  stubborn: { label: 'shut down 10 TERM-ignoring, stopwaitsecs 2 (ms)', target: (r) => r <= 2300, goal: '≤ 2300 ms',
-    run: (side) => cycle(side, { n: 10, stopwait: 2, measure: shutdownMeasure,
-      command: (m) => `sh -c "trap '' TERM; while :; do sleep 0.1; done; : ${m}"` }).then((x) => x.shutdownMs) },
-};
-
-const fmt = (x) => (x === null ? 'n/a' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
-const rows = [];
-for (const [name, m] of Object.entries(METRICS)) {
-  if (only && only !== name) continue;
-  const runs = m.runs ?? RUNS;
-  const r = [];
-  const s = [];
-  for (let i = 0; i < runs; i++) {
-    r.push(await m.run('ringmaster'));
-    if (HAVE_SUPERVISORD) s.push(await m.run('supervisord'));
+if (wanted.has('idle-cpu')) {
+  for (const side of sides) {
+    const r = await safely('idle-cpu', side, () => cycle(side, {
+      measure: async (run) => {
+        // Idle means after start-up has settled (startsecs, V8's first GCs).
+        await sleep(SETTLE_S * 1000);
+        const a = procStat(run.pid).cpuTicks;
+        const ta = now();
+        await sleep(IDLE_S * 1000);
+        const ticks = procStat(run.pid).cpuTicks - a;
+        const wall = now() - ta;
+        return { cpuMs: (ticks * 1000) / CLK_TCK, wallMs: wall };
+      },
+    }));
+    if (!r) continue;
+    put('idle-cpu', side, r.cpuMs);
+    log(`idle ${side}: ${r.cpuMs.toFixed(0)} ms CPU over ${(r.wallMs / 1000).toFixed(1)} s (${((100 * r.cpuMs) / r.wallMs).toFixed(3)}% of a core)`);
   }
-  const rm = median(r);
-  const sv = s.length ? median(s) : null;
-  const met = m.target(rm, sv);
-  rows.push([m.label, fmt(rm), fmt(sv), m.goal, met === null ? '?' : met ? 'yes' : 'NO']);
-  process.stderr.write(`${name}: ringmaster ${r.map(fmt).join(' ')} | supervisord ${s.map(fmt).join(' ')}\n`);
 }
-const head = ['metric', 'ringmaster', 'supervisord', 'target', 'met'];
-const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-console.log(line(head));
-console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-for (const row of rows) console.log(line(row));
-if (!HAVE_SUPERVISORD) console.log('(supervisord not installed: apt-get install supervisor for the baseline)');
+
+if (wanted.has('stubborn-shutdown')) {
+  for (let i = 0; i < RUNS; i++) {
+    for (const side of sides) {
+      const r = await safely('stubborn-shutdown', side, () => cycle(side, {
+        n: 10,
+        stopwaitsecs: 2,
+        command: (m) => `sh -c "trap '' TERM; while :; do sleep 0.1; done; : ${m}"`,
+        measure: terminate,
+      }));
+      if (!r) continue;
+      put('stubborn-shutdown', side, r.exitMs);
+      log(`stubborn run ${i + 1} ${side}: exit ${r.exitMs.toFixed(0)} ms, programs gone ${r.goneMs.toFixed(0)} ms`);
+    }
+  }
+}
+const totalS = (now() - t0) / 1000;
+
+// --- the table ---------------------------------------------------------------------------------
+const pct = (ms) => `${((100 * ms) / (IDLE_S * 1000)).toFixed(2)}%`;
+const META = {
+  startup: { label: 'startup: spawn → 100 alive (ms)', fmt: (x) => x.toFixed(0), goal: '≤ ¼ supervisord', met: (r, s) => (s == null ? null : r <= s / 4) },
+  rss: { label: 'rss with 100 programs (MB)', fmt: (x) => x.toFixed(1), goal: '≤ 45 MB', met: (r) => r <= 45 },
+  'idle-cpu': { label: `idle-cpu over ${IDLE_S} s, 100 programs`, fmt: (x) => `${x.toFixed(0)} ms (${pct(x)})`, goal: '≤ supervisord', met: (r, s) => (s == null ? null : r <= s) },
+  shutdown: { label: 'shutdown: SIGTERM → exited + 100 gone (ms)', fmt: (x) => x.toFixed(0), goal: '< 500 ms', met: (r) => r < 500 },
+  'stubborn-shutdown': { label: 'stubborn-shutdown: 10 TERM-ignoring, stopwait 2s (ms)', fmt: (x) => x.toFixed(0), goal: '≤ 2300 ms', met: (r) => r <= 2300 },
+};
+const rows = [];
+const summary = {};
+for (const m of ALL) {
+  if (!wanted.has(m)) continue;
+  const rm = median(results[m]?.ringmaster ?? []);
+  const sv = median(results[m]?.supervisord ?? []);
+  const met = rm == null ? null : META[m].met(rm, sv);
+  summary[m] = { ringmaster: rm, supervisord: sv, runs: results[m] ?? {}, target: META[m].goal, met };
+  rows.push([META[m].label, rm == null ? 'failed' : META[m].fmt(rm), sv == null ? 'n/a' : META[m].fmt(sv), META[m].goal, met == null ? '?' : met ? 'yes' : 'NO']);
+}
+
+if (JSON_OUT) {
+  console.log(JSON.stringify({ runs: RUNS, idleSeconds: IDLE_S, settleSeconds: SETTLE_S, totalSeconds: totalS, summary, details, errors }, null, 2));
+} else {
+  const head = ['metric', 'ringmaster', 'supervisord', 'target', 'met?'];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) => `| ${cells.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
+  console.log(line(head));
+  console.log(`|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+  console.log(`medians of ${RUNS} runs per side (idle-cpu: 1 run); bench took ${totalS.toFixed(0)} s` +
+    (sides.length === 1 ? '; supervisord not installed (apt-get install supervisor)' : ''));
+  if (errors.length) console.log(`errors:\n  ${errors.join('\n  ')}`);
+}
+process.exitCode = errors.length ? 1 : 0;

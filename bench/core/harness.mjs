@@ -1,0 +1,180 @@
+// Helpers of bench/core: /proc readers, config writers for both supervisors, spawning a
+// supervisor with its output going into a pipe that is read and discarded, and cleanup by pid/pgid.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+export const BUNDLE = path.join(ROOT, 'dist', 'ringmaster.cjs');
+export const SIDES = ['ringmaster', 'supervisord'];
+export const now = () => performance.now();
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const median = (xs) => {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return null;
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+
+export const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+export const haveSupervisord = () => spawnSync('supervisord', ['--version']).status === 0;
+
+/** State letter and utime+stime (ticks) of a process, or null if it is gone. */
+export function procStat(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { state: f[0], cpuTicks: Number(f[11]) + Number(f[12]) };
+  } catch {
+    return null;
+  }
+}
+
+/** VmRSS and VmHWM (peak RSS) in kB. */
+export function memKb(pid) {
+  const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return { rss: Number(/VmRSS:\s+(\d+)/.exec(s)?.[1]), hwm: Number(/VmHWM:\s+(\d+)/.exec(s)?.[1]) };
+}
+
+/** Pids of processes whose command line contains `marker`; live (non-zombie) ones only unless `all`. */
+export function markedPids(marker, all = false) {
+  const out = [];
+  for (const e of fs.readdirSync('/proc')) {
+    const c = e.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    try {
+      if (!fs.readFileSync(`/proc/${e}/cmdline`, 'latin1').includes(marker)) continue;
+      if (all || procStat(e)?.state !== 'Z') out.push(Number(e));
+    } catch {}
+  }
+  return out;
+}
+
+/** Poll `cond` every `stepMs` until true; bounded by `timeoutMs`; stops early if `run` exited. */
+export async function until(cond, { timeoutMs, what, stepMs = 3, run = null }) {
+  const deadline = now() + timeoutMs;
+  for (;;) {
+    if (cond()) return now();
+    if (run?.exitedAt != null) throw new Error(`${run.side} exited (${run.exitDesc}) before: ${what}; output tail:\n${run.tail()}`);
+    if (now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}${run ? `; output tail:\n${run.tail()}` : ''}`);
+    await sleep(stepMs);
+  }
+}
+
+export function newMarker() {
+  return `${Date.now() % 1e6}${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`;
+}
+
+/** Writes r.yaml (ringmaster) and s.conf (supervisord) with the same programs into `dir`. */
+export function writeConfigs(dir, programs) {
+  const yaml = ['settings:', '  shutdown_timeout: 30s', `  socket: ${JSON.stringify(path.join(dir, 'r.sock'))}`, 'programs:'];
+  const ini = [
+    '[supervisord]', 'nodaemon=true', 'logfile=/dev/null', `pidfile=${dir}/s.pid`, `childlogdir=${dir}`,
+    '[unix_http_server]', `file=${dir}/s.sock`,
+    '[rpcinterface:supervisor]', 'supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface',
+  ];
+  for (const p of programs) {
+    const stop = p.stopwaitsecs != null ? `, stopwaitsecs: ${p.stopwaitsecs}s` : '';
+    yaml.push(`  ${p.name}: {command: ${JSON.stringify(p.command)}, startsecs: 1${stop}}`);
+    ini.push('', `[program:${p.name}]`, `command=${p.command}`, 'startsecs=1',
+      ...(p.stopwaitsecs != null ? [`stopwaitsecs=${p.stopwaitsecs}`] : []),
+      'stopasgroup=true', 'killasgroup=true',
+      'stdout_logfile=/dev/stdout', 'stdout_logfile_maxbytes=0',
+      'stderr_logfile=/dev/stderr', 'stderr_logfile_maxbytes=0');
+  }
+  fs.writeFileSync(path.join(dir, 'r.yaml'), yaml.join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, 's.conf'), ini.join('\n') + '\n');
+}
+
+export function programs(n, command, stopwaitsecs) {
+  return Array.from({ length: n }, (_, i) => ({ name: `p${String(i).padStart(3, '0')}`, command, stopwaitsecs }));
+}
+
+/**
+ * A real pipe (a FIFO, as a container runtime gives: Node's own 'pipe' stdio is a socketpair, on
+ * which supervisord cannot open /dev/stdout) whose read end this process drains and discards.
+ */
+function discardPipe(dir, keepTail) {
+  const fifo = path.join(dir, 'out.fifo');
+  if (spawnSync('mkfifo', [fifo]).status !== 0) throw new Error('mkfifo failed');
+  const rfd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  const wfd = fs.openSync(fifo, fs.constants.O_WRONLY);
+  const reader = new net.Socket({ fd: rfd, readable: true, writable: false });
+  reader.on('data', keepTail);
+  reader.on('error', () => {});
+  return { wfd, reader };
+}
+
+const live = new Set();
+
+/** Spawns one supervisor on the configs in `dir`, in its own process group. */
+export function startSupervisor(side, dir) {
+  const argv = side === 'ringmaster'
+    ? [process.execPath, BUNDLE, '-c', path.join(dir, 'r.yaml')]
+    : ['supervisord', '-n', '-c', path.join(dir, 's.conf')];
+  let tail = '';
+  let bytes = 0;
+  const keep = (b) => {
+    bytes += b.length;
+    tail = (tail + b.toString('latin1')).slice(-3000);
+  };
+  const debug = !!process.env.BENCH_DEBUG;
+  const pipe = debug ? null : discardPipe(dir, keep);
+  const out = debug ? 'inherit' : pipe.wfd;
+  const t0 = now();
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', out, out], detached: true, cwd: dir });
+  if (pipe) fs.closeSync(pipe.wfd);
+  const run = {
+    side, dir, child, pid: child.pid, t0, exitedAt: null, exitDesc: null,
+    tail: () => tail, bytes: () => bytes, reader: pipe?.reader,
+  };
+  run.exited = new Promise((resolve) => child.on('exit', (code, sig) => {
+    run.exitedAt ??= now();
+    run.exitDesc = sig ? `signal ${sig}` : `code ${code}`;
+    resolve(run.exitedAt);
+  }));
+  child.on('error', (e) => { run.exitedAt ??= now(); run.exitDesc = e.message; });
+  live.add(run);
+  return run;
+}
+
+/** True once the supervisor is gone or a zombie (faster to see than the 'exit' event). */
+export function supervisorGone(run) {
+  if (run.exitedAt != null) return true;
+  const st = procStat(run.pid);
+  if (st === null || st.state === 'Z') {
+    run.exitedAt = now();
+    return true;
+  }
+  return false;
+}
+
+/** Kills a run's supervisor group and whatever carries its marker, by pid; bounded waits. */
+export async function cleanup(run, marker) {
+  try { process.kill(-run.pid, 'SIGKILL'); } catch {}
+  await Promise.race([run.exited, sleep(3000)]);
+  for (let i = 0; i < 20; i++) {
+    const left = markedPids(marker, true);
+    if (!left.length) break;
+    for (const pid of left) try { process.kill(pid, 'SIGKILL'); } catch {}
+    await sleep(50);
+  }
+  run.reader?.destroy();
+  live.delete(run);
+  fs.rmSync(run.dir, { recursive: true, force: true });
+}
+
+/** Emergency cleanup on Ctrl-C / kill. Markers are remembered per run. */
+export function cleanupAllSync() {
+  for (const run of live) {
+    try { process.kill(-run.pid, 'SIGKILL'); } catch {}
+    if (run.marker) for (const pid of markedPids(run.marker, true)) try { process.kill(pid, 'SIGKILL'); } catch {}
+  }
+}
+
+export function tmpDir() {
+  return fs.mkdtempSync(path.join(tmpdir(), 'rm-bench-core-'));
+}
