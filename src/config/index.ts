@@ -1,7 +1,7 @@
 import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import { readProgram } from './program';
-import { DEFAULT_SETTINGS, SETTINGS_KEYS, applySetting, checkSettingsNode } from './settings';
-import { Source, readSources, type SourceOptions } from './sources';
+import { DEFAULT_SETTINGS, SETTINGS_KEYS, SETTINGS_LATER, applySetting, checkSettingsNode } from './settings';
+import { EnvSource, readSources, type SourceOptions } from './sources';
 import { ConfigError, type Config, type ConfigProblem, type GroupConfig, type ProgramConfig, type Settings } from './types';
 import { ValueReader, closest, describe } from './values';
 
@@ -23,7 +23,7 @@ export function loadConfig(opts: SourceOptions): Config {
   const sources = readSources(opts, problems);
   const settingEntries = new Map<string, Entry>();
   const programEntries = new Map<string, Entry>();
-  const groupEntries = new Map<string, Entry>();
+  const groupEntries = new Map<string, Entry[]>();
 
   for (const source of sources) {
     problems.push(...source.syntaxProblems());
@@ -42,9 +42,9 @@ export function loadConfig(opts: SourceOptions): Config {
       if (key === 'eventlisteners') r.fail(pair.key, key, 'not supported yet (planned: event listeners)');
       else if (key === 'settings') {
         if (checkSettingsNode(r, value)) for (const p of mapPairs(value)) settingEntries.set(p.name, { reader: r, key: p.key, value: p.value });
-      } else if (key === 'programs' || key === 'groups') {
-        collect(r, key, value, key === 'programs' ? programEntries : groupEntries, key === 'programs');
-      } else {
+      } else if (key === 'programs') collectPrograms(r, value, programEntries);
+      else if (key === 'groups') collectGroups(r, value, groupEntries);
+      else {
         const hint = closest(key, [...TOP_KEYS, 'eventlisteners']);
         r.fail(pair.key, key, `unknown key "${key}"${hint ? `, did you mean "${hint}"?` : ''}`);
       }
@@ -53,18 +53,11 @@ export function loadConfig(opts: SourceOptions): Config {
 
   const settings: Settings = structuredClone(DEFAULT_SETTINGS);
   for (const [name, e] of settingEntries) applySetting(e.reader, name, e.key, e.value, settings);
-  for (const key of SETTINGS_KEYS) {
-    const variable = `RINGMASTER_${key.toUpperCase()}`;
-    const text = opts.env[variable];
-    if (text === undefined) continue;
-    const source = new Source(`env:${variable}`, text, opts.cwd);
-    const r = new ValueReader(source, {}, problems);
-    applySetting(r, key, source.doc.contents as Node, source.doc.contents as Node, settings);
-  }
+  applyEnvOverrides(opts, settings, problems);
 
   const programs: ProgramConfig[] = [];
   for (const [name, e] of programEntries) {
-    const p = readProgram(e.reader, name, e.key, e.value, settings);
+    const p = readProgram(e.reader, name, e.key, e.value, settings, opts.etcDir);
     if (p) programs.push(p);
   }
   const groups = readGroups(groupEntries, programEntries, programs);
@@ -85,46 +78,82 @@ function mapPairs(node: Node): Array<{ name: string; key: Node; value: Node }> {
   }));
 }
 
-/** Entries of `programs:` or `groups:` merged by name across files; a program twice is an error. */
-function collect(r: ValueReader, section: string, node: Node, into: Map<string, Entry>, unique: boolean): void {
+/**
+ * SPEC §1: `RINGMASTER_<SETTING>` wins over every file. A later-feature setting set this way is
+ * rejected like in a file, so `RINGMASTER_HTTP=…` is never silently ignored.
+ */
+function applyEnvOverrides(opts: SourceOptions, settings: Settings, problems: ConfigProblem[]): void {
+  for (const key of [...SETTINGS_KEYS, ...Object.keys(SETTINGS_LATER)]) {
+    const variable = `RINGMASTER_${key.toUpperCase()}`;
+    const text = opts.env[variable];
+    if (text === undefined) continue;
+    const source = new EnvSource(variable, text, opts.cwd);
+    const syntax = source.syntaxProblems();
+    if (syntax.length > 0) {
+      problems.push(...syntax.map((p) => ({ ...p, path: `settings.${key}` })));
+      continue;
+    }
+    const value = source.doc.contents as Node;
+    applySetting(new ValueReader(source, opts.env, problems), key, value, value, settings);
+  }
+}
+
+/** Entries of `programs:` merged by name across files; the same program twice is an error. */
+function collectPrograms(r: ValueReader, node: Node, into: Map<string, Entry>): void {
   if (isScalar(node) && node.value === null) return;
-  if (!isMap(node)) return void r.fail(node, section, `expected a map of names, got ${describe(node)}`);
+  if (!isMap(node)) return void r.fail(node, 'programs', `expected a map of program names, got ${describe(node)}`);
   for (const p of mapPairs(node)) {
     const previous = into.get(p.name);
-    if (previous && unique) {
+    if (previous) {
       const at = previous.reader.source;
       const { line, col } = at.pos(previous.key);
-      r.fail(p.key, `${section}.${p.name}`, `defined twice (also at ${at.file}:${line}:${col})`);
+      r.fail(p.key, `programs.${p.name}`, `defined twice (also at ${at.file}:${line}:${col})`);
       continue;
     }
     into.set(p.name, { reader: r, key: p.key, value: p.value });
   }
 }
 
-function readGroups(entries: Map<string, Entry>, programEntries: Map<string, Entry>, programs: ProgramConfig[]): GroupConfig[] {
+/** Entries of `groups:`; a group named in several files gets the members of all of them. */
+function collectGroups(r: ValueReader, node: Node, into: Map<string, Entry[]>): void {
+  if (isScalar(node) && node.value === null) return;
+  if (!isMap(node)) return void r.fail(node, 'groups', `expected a map of group names, got ${describe(node)}`);
+  for (const p of mapPairs(node)) {
+    const list = into.get(p.name) ?? [];
+    list.push({ reader: r, key: p.key, value: p.value });
+    into.set(p.name, list);
+  }
+}
+
+function readGroups(entries: Map<string, Entry[]>, programEntries: Map<string, Entry>, programs: ProgramConfig[]): GroupConfig[] {
   const groups: GroupConfig[] = [];
   const owner = new Map<string, string>();
-  for (const [name, e] of entries) {
-    const r = e.reader;
-    const path = `groups.${name}`;
-    if (!/^[^\s:/]+$/.test(name)) r.fail(e.key, path, 'a group name may not contain spaces, ":" or "/"');
-    if (!isSeq(e.value)) {
-      r.fail(e.value ?? e.key, path, `expected a list of program names, got ${describe(e.value)}`);
-      continue;
-    }
+  for (const [name, list] of entries) {
     const members: string[] = [];
-    (e.value.items as Node[]).forEach((item, i) => {
-      const member = r.text(item, `${path}[${i}]`);
-      if (member === undefined) return;
-      if (!programEntries.has(member)) {
-        const hint = closest(member, [...programEntries.keys()]);
-        return void r.fail(item, `${path}[${i}]`, `no program named "${member}"${hint ? `, did you mean "${hint}"?` : ''}`);
+    for (const e of list) {
+      const r = e.reader;
+      const path = `groups.${name}`;
+      if (!/^[^\s:/]+$/.test(name)) r.fail(e.key, path, 'a group name may not contain spaces, ":" or "/"');
+      if (!isSeq(e.value)) {
+        r.fail(e.value ?? e.key, path, `expected a list of program names, got ${describe(e.value)}`);
+        continue;
       }
-      if (owner.has(member)) return void r.fail(item, `${path}[${i}]`, `program "${member}" is already in group "${owner.get(member)}"`);
-      owner.set(member, name);
-      members.push(member);
-    });
-    groups.push({ name, programs: members, source: { file: r.source.file, ...r.source.pos(e.key) } });
+      (e.value.items as Node[]).forEach((item, i) => {
+        const member = r.text(item, `${path}[${i}]`);
+        if (member === undefined) return;
+        if (!programEntries.has(member)) {
+          const hint = closest(member, [...programEntries.keys()]);
+          return void r.fail(item, `${path}[${i}]`, `no program named "${member}"${hint ? `, did you mean "${hint}"?` : ''}`);
+        }
+        const already = owner.get(member);
+        if (already === name) return; // listed twice in the same group: harmless
+        if (already !== undefined) return void r.fail(item, `${path}[${i}]`, `program "${member}" is already in group "${already}"`);
+        owner.set(member, name);
+        members.push(member);
+      });
+    }
+    const first = list[0];
+    groups.push({ name, programs: members, source: { file: first.reader.source.file, ...first.reader.source.pos(first.key) } });
   }
   for (const p of programs) p.group = owner.get(p.name) ?? p.name;
   return groups;

@@ -29,7 +29,7 @@ const AUTORESTART: Record<string, ProgramConfig['autorestart']> = {
 const NAME_RE = /^[^\s:/]+$/;
 
 /** Validate one `programs.NAME` entry; null when it has problems (all of them recorded). */
-export function readProgram(r: ValueReader, name: string, keyNode: Node, node: Node, settings: Settings): ProgramConfig | null {
+export function readProgram(r: ValueReader, name: string, keyNode: Node, node: Node, settings: Settings, etcDir = '/etc'): ProgramConfig | null {
   const base = `programs.${name}`;
   const before = r.problems.length;
   if (!NAME_RE.test(name)) r.fail(keyNode, base, 'a program name may not contain spaces, ":" or "/"');
@@ -54,6 +54,7 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
 
   const shell = get('shell', (n, p) => r.bool(n, p), false);
   const commandNode = values.get('command');
+  const problemsBeforeCommand = r.problems.length;
   let argv: string[] = [];
   let commandText = '';
   if (!commandNode) r.fail(keyNode, `${base}.command`, 'is required');
@@ -70,7 +71,7 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
       argv = split.argv;
     }
   }
-  if (commandNode && argv.length === 0 && r.problems.length === before) r.fail(commandNode, `${base}.command`, 'is empty');
+  if (commandNode && argv.length === 0 && r.problems.length === problemsBeforeCommand) r.fail(commandNode, `${base}.command`, 'is empty');
 
   const autorestart = get('autorestart', (n, p) => {
     const t = isScalar(n) && typeof n.value === 'boolean' ? String(n.value) : r.text(n, p);
@@ -89,7 +90,8 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
   }, [0]);
 
   const umask = get('umask', (n, p) => {
-    const t = r.text(n, p, 'an octal umask like "022"');
+    // `umask: 022` is the number 22 to YAML 1.2 and `0o22` is 18: read the digits as written.
+    const t = isScalar(n) && typeof n.value === 'number' && n.source ? n.source.replace(/^0o/i, '0') : r.text(n, p, 'an octal umask like "022"');
     if (t === undefined) return undefined;
     return /^[0-7]{1,4}$/.test(t) ? parseInt(t, 8) : r.fail(n, p, `expected an octal umask like "022", got "${t}"`);
   }, undefined as number | undefined);
@@ -110,7 +112,10 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
         const ms = r.duration(pair.value as Node, `${base}.backoff.${key}`);
         if (ms !== undefined) backoff[field] = ms;
       }
-      if (backoff.maxMs < backoff.initialMs) r.fail(backoffNode, `${base}.backoff.max`, 'must not be less than backoff.initial');
+      if (backoff.maxMs < backoff.initialMs) {
+        const maxNode = (backoffNode.items as Pair<Node, Node>[]).find((p) => isScalar(p.key) && p.key.value === 'max')?.value as Node | undefined;
+        r.fail(maxNode ?? backoffNode, `${base}.backoff.max`, `must not be less than backoff.initial (${backoff.maxMs}ms < ${backoff.initialMs}ms)`);
+      }
     }
   }
 
@@ -133,7 +138,7 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     if (t === undefined) return undefined;
     if (!/^[^:\s]+(:[^:\s]+)?$/.test(t)) return r.fail(n, p, `expected a user name or uid[:gid], got "${t}"`);
     try {
-      resolveUser(t);
+      resolveUser(t, etcDir);
       return t;
     } catch (err) {
       return r.fail(n, p, (err as Error).message);

@@ -1,4 +1,4 @@
-import { isMap, isScalar, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import type { Settings } from './types';
 import { closest, describe, type ValueReader } from './values';
 
@@ -33,21 +33,25 @@ const SETTINGS: Record<string, Apply> = {
   log_color: (r, n, p, s) => set(s, 'logColor', r.oneOf(n, p, ['auto', 'always', 'never'] as const)),
   socket: (r, n, p, s) => set(s, 'socket', r.text(n, p)),
   forward_signals: (r, n, p, s) => {
-    const names = r.stringList(n, p);
-    if (!names) return;
-    const sigs = names.map((name) => r.signal(n, p, name));
+    // Each item is checked at its own place, so a bad name points at itself, not the list.
+    if (isScalar(n) && n.value === null) return void (s.forwardSignals = []);
+    const items = isSeq(n) ? (n.items as Node[]) : [n];
+    if (!isSeq(n) && !isScalar(n)) return void r.fail(n, p, `expected a list of signal names, got ${describe(n)}`);
+    const sigs = items.map((item, i) => r.signal(item, isSeq(n) ? `${p}[${i}]` : p));
     if (sigs.every((x) => x)) s.forwardSignals = sigs as NodeJS.Signals[];
   },
   signal_rewrite: (r, n, p, s) => {
-    const map = r.stringMap(n, p);
-    if (!map) return;
+    if (isScalar(n) && n.value === null) return void (s.signalRewrite = {});
+    if (!isMap(n)) return void r.fail(n, p, `expected a map like {TERM: QUIT}, got ${describe(n)}`);
     const out: Settings['signalRewrite'] = {};
-    for (const [from, to] of Object.entries(map)) {
-      const a = r.signal(n, `${p}.${from}`, from);
-      const b = r.signal(n, `${p}.${from}`, to);
-      if (a && b) out[a] = b;
+    let ok = true;
+    for (const pair of n.items as Pair<Node, Node>[]) {
+      const from = r.signal(pair.key, `${p}`);
+      const to = r.signal(pair.value as Node, `${p}.${isScalar(pair.key) ? String(pair.key.value) : '?'}`);
+      if (from && to) out[from] = to;
+      else ok = false;
     }
-    s.signalRewrite = out;
+    if (ok) s.signalRewrite = out;
   },
   environment: (r, n, p, s) => set(s, 'environment', r.stringMap(n, p)),
 };

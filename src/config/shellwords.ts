@@ -18,7 +18,10 @@ export function shellSplit(text: string): { argv: string[]; error?: string } {
       inWord = true;
       let j = i + 1;
       for (; j < text.length && text[j] !== '"'; j++) {
-        if (text[j] === '\\' && j + 1 < text.length && '\\"$`\n'.includes(text[j + 1])) j++;
+        if (text[j] === '\\' && j + 1 < text.length && '\\"$`\n'.includes(text[j + 1])) {
+          j++;
+          if (text[j] === '\n') continue; // a line continuation, as in sh
+        }
         word += text[j];
       }
       if (j >= text.length) return { argv, error: 'unterminated double quote' };
@@ -29,7 +32,7 @@ export function shellSplit(text: string): { argv: string[]; error?: string } {
         i++;
       }
       inWord = true;
-    } else if (c === ' ' || c === '\t' || c === '\n') {
+    } else if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
       if (inWord) argv.push(word);
       word = '';
       inWord = false;

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Document, type Node, type Pair } from 'yaml';
+import { interpolate } from './interpolate';
 import type { ConfigProblem } from './types';
 
 /** One parsed YAML source with what is needed to point at a line and column in it. */
@@ -34,28 +35,57 @@ export class Source {
   }
 }
 
+/**
+ * A `RINGMASTER_<SETTING>` value, read as YAML (so lists and maps take the flow form,
+ * `[USR1, USR2]`). Its problems are reported at `env:RINGMASTER_X:1:1`: a variable has no lines.
+ */
+export class EnvSource extends Source {
+  constructor(variable: string, text: string, cwd: string) {
+    super(`env:${variable}`, text, cwd);
+  }
+
+  override pos(): { line: number; col: number } {
+    return { line: 1, col: 1 };
+  }
+
+  override syntaxProblems(): ConfigProblem[] {
+    return super.syntaxProblems().map((p) => ({ ...p, line: 1, col: 1 }));
+  }
+}
+
 export const INLINE_NAME = '<RINGMASTER_CONFIG_YAML>';
 
 export interface SourceOptions {
   file?: string;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Where passwd and group are read to check `user:` (tests point it at a fake one). */
+  etcDir?: string;
 }
 
 /** SPEC §1: `-c`, else RINGMASTER_CONFIG, else RINGMASTER_CONFIG_YAML, else the default paths. */
 export function readSources(opts: SourceOptions, problems: ConfigProblem[]): Source[] {
   const given = opts.file ?? opts.env.RINGMASTER_CONFIG;
-  if (given) return readPath(path.resolve(opts.cwd, given), problems, new Set());
-  if (opts.env.RINGMASTER_CONFIG_YAML) return withIncludes(new Source(INLINE_NAME, opts.env.RINGMASTER_CONFIG_YAML, opts.cwd), problems, new Set());
+  const ctx: ReadContext = { env: opts.env, problems, seen: new Set() };
+  if (given) return readPath(path.resolve(opts.cwd, given), ctx);
+  if (opts.env.RINGMASTER_CONFIG_YAML) return withIncludes(new Source(INLINE_NAME, opts.env.RINGMASTER_CONFIG_YAML, opts.cwd), ctx);
   const defaults = ['/etc/ringmaster.yaml', path.resolve(opts.cwd, 'ringmaster.yaml')];
   const found = defaults.find((f) => existsSync(f));
-  if (found) return readPath(found, problems, new Set());
+  if (found) return readPath(found, ctx);
   problems.push({ file: defaults[1], line: 1, col: 1, path: '', message: `no config found: tried -c, RINGMASTER_CONFIG, RINGMASTER_CONFIG_YAML, ${defaults.join(', ')}` });
   return [];
 }
 
 /** A file, a directory (its *.yaml in name order) or a glob in the last path segment. */
-function readPath(target: string, problems: ConfigProblem[], seen: Set<string>, from?: { source: Source; node: Node }): Source[] {
+interface ReadContext {
+  env: NodeJS.ProcessEnv;
+  problems: ConfigProblem[];
+  /** Files already read: a file included twice (or an include cycle) is read once. */
+  seen: Set<string>;
+}
+
+function readPath(target: string, ctx: ReadContext, from?: { source: Source; node: Node }): Source[] {
+  const { problems, seen } = ctx;
   const files = expand(target);
   if (files.length === 0) {
     const message = `no config file matches ${target}`;
@@ -73,12 +103,13 @@ function readPath(target: string, problems: ConfigProblem[], seen: Set<string>, 
       problems.push({ file, line: 1, col: 1, path: '', message: `cannot read: ${(err as Error).message}` });
       continue;
     }
-    out.push(...withIncludes(new Source(file, text, path.dirname(file)), problems, seen));
+    out.push(...withIncludes(new Source(file, text, path.dirname(file)), ctx));
   }
   return out;
 }
 
-function withIncludes(source: Source, problems: ConfigProblem[], seen: Set<string>): Source[] {
+function withIncludes(source: Source, ctx: ReadContext): Source[] {
+  const { problems } = ctx;
   const out = [source];
   const root = source.doc.contents;
   if (!isMap(root)) return out;
@@ -91,7 +122,12 @@ function withIncludes(source: Source, problems: ConfigProblem[], seen: Set<strin
       problems.push(source.problem(entry ?? include.key, 'include', 'expected a path or a list of paths'));
       continue;
     }
-    out.push(...readPath(path.resolve(source.dir, entry.value), problems, seen, { source, node: entry }));
+    const { value: target, error } = interpolate(entry.value, ctx.env);
+    if (error) {
+      problems.push(source.problem(entry, 'include', error));
+      continue;
+    }
+    out.push(...readPath(path.resolve(source.dir, target), ctx, { source, node: entry }));
   }
   return out;
 }

@@ -65,8 +65,8 @@ export class ValueReader {
     return parseSize(t) ?? this.fail(node, path, `expected a size like 50MB, 1KB or a number of bytes, got "${t}"`);
   }
 
-  signal(node: Node, path: string, given?: string): NodeJS.Signals | undefined {
-    const t = given ?? this.text(node, path, 'a signal name');
+  signal(node: Node, path: string): NodeJS.Signals | undefined {
+    const t = this.text(node, path, 'a signal name');
     if (t === undefined) return undefined;
     const sig = parseSignal(t);
     return sig ?? this.fail(node, path, `expected a signal name like TERM, INT or HUP, got "${t}"`);
