@@ -8,7 +8,23 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
-export const BUNDLE = path.join(ROOT, 'dist', 'ringmaster.cjs');
+export const BUNDLE = path.resolve(process.env.RINGMASTER_BUNDLE || path.join(ROOT, 'dist', 'ringmaster.cjs'));
+
+/**
+ * The bundle and its addon copied once into a private directory, so that a rebuild of dist/ by
+ * someone else during the bench cannot change (or break) ringmaster between runs.
+ */
+let snapshot = null;
+export function bundleSnapshot() {
+  if (snapshot) return snapshot;
+  const dir = fs.mkdtempSync(path.join(tmpdir(), 'rm-bench-bundle-'));
+  for (const f of fs.readdirSync(path.dirname(BUNDLE))) {
+    if (f === path.basename(BUNDLE) || f.endsWith('.node')) fs.copyFileSync(path.join(path.dirname(BUNDLE), f), path.join(dir, f));
+  }
+  snapshot = path.join(dir, path.basename(BUNDLE));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return snapshot;
+}
 export const SIDES = ['ringmaster', 'supervisord'];
 export const now = () => performance.now();
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -113,7 +129,7 @@ const live = new Set();
 /** Spawns one supervisor on the configs in `dir`, in its own process group. */
 export function startSupervisor(side, dir) {
   const argv = side === 'ringmaster'
-    ? [process.execPath, BUNDLE, '-c', path.join(dir, 'r.yaml')]
+    ? [process.execPath, bundleSnapshot(), '-c', path.join(dir, 'r.yaml')]
     : ['supervisord', '-n', '-c', path.join(dir, 's.conf')];
   let tail = '';
   let bytes = 0;
@@ -177,4 +193,23 @@ export function cleanupAllSync() {
 
 export function tmpDir() {
   return fs.mkdtempSync(path.join(tmpdir(), 'rm-bench-core-'));
+}
+
+/**
+ * Over all live threads of `pid`: CPU time in ns from schedstat (finer than the 10 ms ticks of
+ * utime+stime) and context switches (≈ wake-ups), for the idle figure's cross-check.
+ */
+export function threadsSched(pid) {
+  let ns = 0;
+  let switches = 0;
+  let threads = 0;
+  for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'latin1').split(' ')[0]);
+      const st = fs.readFileSync(`/proc/${pid}/task/${t}/status`, 'latin1');
+      switches += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0) + Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(st)?.[1] ?? 0);
+      threads++;
+    } catch {}
+  }
+  return { ns, switches, threads };
 }
