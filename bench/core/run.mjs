@@ -20,7 +20,7 @@ const opt = (name, dflt) => {
 };
 const RUNS = opt('--runs', 3);
 const IDLE_S = opt('--idle-seconds', 20);
-const SETTLE_S = opt('--settle-seconds', 5);
+const SETTLE_S = opt('--settle-seconds', 10);
 const JSON_OUT = argv.includes('--json');
 const ALIASES = { idle: 'idle-cpu', cpu: 'idle-cpu', stubborn: 'stubborn-shutdown' };
 const ALL = ['startup', 'rss', 'idle-cpu', 'shutdown', 'stubborn-shutdown'];
@@ -125,18 +125,24 @@ if (mainWanted) {
 if (wanted.has('idle-cpu')) {
   for (const side of sides) {
     const r = await safely('idle-cpu', side, () => cycle(side, {
-      measure: async (run) => {
-        // Idle means after start-up has settled (startsecs, V8's first GCs).
-        await sleep(SETTLE_S * 1000);
+      measure: async (run, marker, aliveAt) => {
+        // Idle means after start-up has settled: startsecs, and V8's memory-reducing GCs, which
+        // come ~8 s after start in ringmaster (~20 ms once). The settling window's own CPU, from
+        // all RUNNING (alive + 1.5 s) to the idle window, is reported beside.
+        await sleep(Math.max(0, aliveAt + 1500 - now()));
+        const s0 = threadsSched(run.pid);
+        await sleep(Math.max(0, aliveAt + SETTLE_S * 1000 - now()));
         const a = procStat(run.pid).cpuTicks;
         const sa = threadsSched(run.pid);
+        const settleMs = (sa.ns - s0.ns) / 1e6;
+        const settleWallMs = now() - aliveAt - 1500;
         const ta = now();
         await sleep(IDLE_S * 1000);
         const ticks = procStat(run.pid).cpuTicks - a;
         const sb = threadsSched(run.pid);
         const wall = now() - ta;
         return {
-          cpuMs: (ticks * 1000) / CLK_TCK, wallMs: wall, schedMs: (sb.ns - sa.ns) / 1e6,
+          cpuMs: (ticks * 1000) / CLK_TCK, wallMs: wall, schedMs: (sb.ns - sa.ns) / 1e6, settleMs, settleWallMs,
           wakeups: sb.switches - sa.switches, threads: sb.threads, rssAfterIdleMb: memKb(run.pid).rss / 1024,
         };
       },
@@ -144,7 +150,8 @@ if (wanted.has('idle-cpu')) {
     if (!r) continue;
     put('idle-cpu', side, r.cpuMs);
     put('idle-sched', side, r.schedMs);
-    log(`idle ${side}: schedstat ${r.schedMs.toFixed(1)} ms, ${r.wakeups} context switches over ${r.threads} threads; utime+stime ${r.cpuMs.toFixed(0)} ms CPU over ${(r.wallMs / 1000).toFixed(1)} s (${((100 * r.cpuMs) / r.wallMs).toFixed(3)}% of a core); rss ${r.rssAfterIdleMb.toFixed(1)} MB at the end`);
+    log(`idle ${side}: schedstat ${r.schedMs.toFixed(1)} ms, ${r.wakeups} context switches over ${r.threads} threads; utime+stime ${r.cpuMs.toFixed(0)} ms CPU over ${(r.wallMs / 1000).toFixed(1)} s (${((100 * r.cpuMs) / r.wallMs).toFixed(3)}% of a core); rss ${r.rssAfterIdleMb.toFixed(1)} MB at the end; ` +
+      `settling before the window (all RUNNING → window start, ${(r.settleWallMs / 1000).toFixed(1)} s): ${r.settleMs.toFixed(1)} ms`);
   }
 }
 
