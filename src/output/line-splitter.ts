@@ -1,10 +1,14 @@
 import type { LineFormat } from './format';
 
+/** Slices a partial line may be held in before they are joined (a producer that dribbles bytes). */
+const MAX_PENDING_SLICES = 64;
+
 /**
  * Turns a producer's chunks into whole prefixed lines, one output Buffer per chunk. A line is
  * never cut below `maxLine` bytes; a longer one becomes pieces of at most `maxLine` bytes, cut
  * at a UTF-8 character boundary. The tail of a chunk without a newline waits in `pending` (a list
- * of slices, concatenated once), bounded by `maxLine`.
+ * of slices, concatenated once), bounded by `maxLine`. Bytes stay bytes: '\r', invalid UTF-8 and
+ * everything else pass through as they came.
  */
 export class LineSplitter {
   private pending: Buffer[] = [];
@@ -23,97 +27,95 @@ export class LineSplitter {
     return this.pendingLength > 0;
   }
 
-  /** Everything `chunk` completes, ready to write (null when nothing is complete yet). */
+  /** Everything `chunk` completes, ready to write in one write (null when nothing is complete yet). */
   push(chunk: Buffer): Buffer | null {
-    const out: Buffer[] = [];
-    let pos = 0;
-    if (this.pendingLength > 0) {
-      const nl = chunk.indexOf(10);
-      if (nl < 0) {
-        this.keep(chunk);
-        return this.drainOverlong(out);
-      }
-      const head = Buffer.concat([...this.pending, chunk.subarray(0, nl)], this.pendingLength + nl);
-      this.pending = [];
-      this.pendingLength = 0;
-      out.push(this.render(head, 0, head.length));
-      pos = nl + 1;
+    const first = chunk.indexOf(10);
+    if (first < 0) {
+      this.keep(chunk);
+      return this.pendingLength > this.maxLine ? this.cutOverlong() : null;
     }
-    const lastNl = chunk.lastIndexOf(10);
-    if (lastNl >= pos) out.push(this.render(chunk, pos, lastNl + 1));
-    const tail = lastNl >= pos ? lastNl + 1 : pos;
-    if (tail < chunk.length) this.keep(chunk.subarray(tail));
-    return this.drainOverlong(out);
+    const last = chunk.lastIndexOf(10);
+    const out = this.render(chunk, first, last);
+    this.pending = [];
+    this.pendingLength = 0;
+    if (last + 1 < chunk.length) this.keep(chunk.subarray(last + 1));
+    if (this.pendingLength <= this.maxLine) return out;
+    // A chunk longer than maxLine ended in a long partial line: its full pieces go out now.
+    return Buffer.concat([out, this.cutOverlong()]);
   }
 
   /** The partial line as a line of its own (idle flush or end of stream), or null. */
   flush(): Buffer | null {
     if (this.pendingLength === 0) return null;
-    const line = Buffer.concat(this.pending, this.pendingLength);
+    const line = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingLength);
     this.pending = [];
     this.pendingLength = 0;
-    return this.render(line, 0, line.length);
+    // pendingLength never stays above maxLine (cutOverlong), so this is one piece.
+    return this.renderPiece(line, 0, line.length);
   }
 
   private keep(slice: Buffer): void {
+    // A short tail of a big read would keep the whole read alive: copy it instead.
+    if (slice.length < 4096 && slice.buffer.byteLength > 4 * slice.length) slice = Buffer.from(slice);
     this.pending.push(slice);
     this.pendingLength += slice.length;
+    if (this.pending.length > MAX_PENDING_SLICES) this.pending = [Buffer.concat(this.pending, this.pendingLength)];
   }
 
   /** A partial line past maxLine is written out in full pieces now; the rest keeps waiting. */
-  private drainOverlong(out: Buffer[]): Buffer | null {
-    if (this.pendingLength > this.maxLine) {
-      const all = Buffer.concat(this.pending, this.pendingLength);
-      let start = 0;
-      while (all.length - start > this.maxLine) {
-        const end = cutPoint(all, start, this.maxLine);
-        out.push(this.renderPiece(all, start, end));
-        start = end;
-      }
-      const rest = all.subarray(start);
-      this.pending = rest.length ? [rest] : [];
-      this.pendingLength = rest.length;
+  private cutOverlong(): Buffer {
+    const all = Buffer.concat(this.pending, this.pendingLength);
+    const parts: Buffer[] = [];
+    let start = 0;
+    while (all.length - start > this.maxLine) {
+      const end = cutPoint(all, start, this.maxLine);
+      parts.push(this.renderPiece(all, start, end));
+      start = end;
     }
-    if (out.length === 0) return null;
-    return out.length === 1 ? out[0] : Buffer.concat(out);
+    const rest = all.subarray(start);
+    this.pending = rest.length ? [rest] : [];
+    this.pendingLength = rest.length;
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
   }
 
   /**
-   * Complete lines src[start..end) (the region ends with '\n' unless it is one line being
-   * flushed) into one Buffer: a prefix before each line, long lines cut into pieces.
+   * The lines `chunk` completes into one Buffer: first the pending partial line completed by
+   * chunk[0..first], then every line of chunk[first+1..last] (`first` and `last` are its first
+   * and last '\n'), each behind its prefix.
    */
-  private render(src: Buffer, start: number, end: number): Buffer {
-    if (this.format.line) return this.renderSlow(src, start, end);
-    const prefix = this.format.prefix();
-    const p = prefix.length;
-    // One pass finds the line ends (kept in a reused array), the second only copies.
+  private render(chunk: Buffer, first: number, last: number): Buffer {
+    const headLength = this.pendingLength + first;
     let lines = 0;
-    let longest = 0;
-    for (let s = start; s < end; ) {
-      let nl = src.indexOf(10, s);
-      if (nl < 0 || nl >= end) nl = end;
+    let longest = headLength;
+    lineEnds[lines++] = first;
+    // One pass finds the line ends (kept in a reused array), the second only copies.
+    for (let s = first + 1; s <= last; ) {
+      const nl = chunk.indexOf(10, s);
       if (lines === lineEnds.length) lineEnds = growInt32(lineEnds);
       lineEnds[lines++] = nl;
       if (nl - s > longest) longest = nl - s;
       s = nl + 1;
     }
-    if (lines === 0) return Buffer.alloc(0);
-    if (longest > this.maxLine) return this.renderSlow(src, start, end);
-    const regionEnd = lineEnds[lines - 1];
-    const size = lines * (p + 1) + (regionEnd - start) - (lines - 1);
+    if (this.format.line || longest > this.maxLine) return this.renderSlow(chunk, lines);
+
+    const prefix = this.format.prefix();
+    const p = prefix.length;
+    const size = lines * p + this.pendingLength + last + 1;
     const out = Buffer.allocUnsafe(size);
-    // One native copy of the whole region to the end of `out`, then each line slides left to its
+    // One native copy of chunk[0..last] to the end of `out`, then each line slides left to its
     // place behind its prefix with copyWithin (a memmove with no allocation; Buffer#copy makes a
-    // typed-array view per call). Sliding left never overwrites a line not yet moved.
-    const base = size - (regionEnd - start) - (regionEnd < end ? 1 : 0);
-    src.copy(out, base, start, Math.min(end, regionEnd + 1));
+    // typed-array view per call). A line's destination is never right of its source, so sliding
+    // never overwrites a line not yet moved; the pending bytes land left of all of them.
+    const base = size - (last + 1);
+    chunk.copy(out, base, 0, last + 1);
     let o = 0;
-    let s = start;
+    let s = 0;
     for (let i = 0; i < lines; i++) {
       const nl = lineEnds[i];
       for (let k = 0; k < p; k++) out[o + k] = prefix[k];
       o += p;
-      out.copyWithin(o, base + (s - start), base + (nl - start));
+      if (i === 0) for (const piece of this.pending) o += piece.copy(out, o);
+      out.copyWithin(o, base + s, base + nl);
       o += nl - s;
       out[o++] = 10;
       s = nl + 1;
@@ -121,23 +123,31 @@ export class LineSplitter {
     return out;
   }
 
-  private renderSlow(src: Buffer, start: number, end: number): Buffer {
+  /** JSON lines, or a chunk with a line past maxLine: built piece by piece (rare or inherent). */
+  private renderSlow(chunk: Buffer, lines: number): Buffer {
     const parts: Buffer[] = [];
-    for (let s = start; s < end; ) {
-      let nl = src.indexOf(10, s);
-      if (nl < 0 || nl >= end) nl = end;
+    let s = 0;
+    for (let i = 0; i < lines; i++) {
+      const nl = lineEnds[i];
+      let src = chunk;
       let a = s;
-      while (nl - a > this.maxLine) {
+      let end = nl;
+      if (i === 0 && this.pendingLength > 0) {
+        src = Buffer.concat([...this.pending, chunk.subarray(0, nl)], this.pendingLength + nl);
+        end = src.length;
+      }
+      while (end - a > this.maxLine) {
         const cut = cutPoint(src, a, this.maxLine);
         parts.push(this.renderPiece(src, a, cut));
         a = cut;
       }
-      parts.push(this.renderPiece(src, a, nl));
+      parts.push(this.renderPiece(src, a, end));
       s = nl + 1;
     }
-    return Buffer.concat(parts);
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
   }
 
+  /** One line src[start..end) (no '\n' in it) with its prefix and a '\n'. */
   private renderPiece(src: Buffer, start: number, end: number): Buffer {
     if (this.format.line) return this.format.line(src, start, end);
     const prefix = this.format.prefix();
@@ -151,9 +161,10 @@ export class LineSplitter {
 
 /** Where to cut a piece of at most `max` bytes from `start` without splitting a UTF-8 sequence. */
 export function cutPoint(buf: Buffer, start: number, max: number): number {
-  let end = start + max;
+  const end = start + max;
   if (end >= buf.length) return buf.length;
   // buf[end] is the first byte of the next piece: it must not be a continuation byte (10xxxxxx).
+  // A character is at most 4 bytes; anything longer is invalid UTF-8 and is cut at `max`.
   let back = end;
   while (back > start && back > end - 4 && (buf[back] & 0xc0) === 0x80) back--;
   return back > start && (buf[back] & 0xc0) !== 0x80 ? back : end;

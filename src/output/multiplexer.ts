@@ -40,19 +40,34 @@ const SYSTEM_NAME = 'ringmaster';
 class Sink {
   private blocked = false;
   private corked = false;
+  /** The reader went away (EPIPE) or the stream was destroyed: nothing can be written any more. */
+  private dead = false;
   private readonly uncork = () => {
     this.corked = false;
     this.stream.uncork();
+  };
+  private readonly onDrain = () => {
+    this.blocked = false;
+    for (const s of this.sources) s.release();
+  };
+  private readonly onGone = () => {
+    if (this.dead) return;
+    // Held producers would wait for a 'drain' that never comes and block on their own pipes:
+    // let them run, their lines are dropped (tail and log files still get them).
+    this.dead = true;
+    this.stream.off('drain', this.onDrain);
+    this.onDrain();
   };
   readonly sources = new Set<Source>();
 
   constructor(readonly stream: Writable) {
     // A reader that went away (EPIPE) must not take the supervisor down.
-    stream.on('error', () => {});
+    stream.on('error', this.onGone);
+    stream.on('close', this.onGone);
   }
 
   write(buf: Buffer): void {
-    if (buf.length === 0) return;
+    if (buf.length === 0 || this.dead) return;
     // Everything written in one turn of the event loop (chunks of several programs) leaves in one
     // writev: with programs that write line by line, a syscall per chunk would be the bottleneck.
     if (!this.corked) {
@@ -60,14 +75,12 @@ class Sink {
       this.stream.cork();
       setImmediate(this.uncork);
     }
-    if (this.stream.write(buf) || this.blocked) return;
-    // Backpressure: hold every producer of this stream until the reader catches up.
+    if (this.stream.write(buf) || this.blocked || this.dead) return;
+    // Backpressure: hold every producer of this stream until the reader catches up. What was
+    // accepted stays queued in the Writable (at most one chunk per producer, and system lines).
     this.blocked = true;
     for (const s of this.sources) s.hold();
-    this.stream.once('drain', () => {
-      this.blocked = false;
-      for (const s of this.sources) s.release();
-    });
+    this.stream.once('drain', this.onDrain);
   }
 
   /** Write out what is corked now (at exit there is no next turn of the event loop). */
@@ -79,11 +92,20 @@ class Sink {
     return this.blocked;
   }
 
+  /** Resolves when everything written so far was handed to the OS (or can never be). */
   flushed(): Promise<void> {
     return new Promise((resolve) => {
-      if (this.stream.destroyed || this.stream.writableEnded) return resolve();
+      if (this.dead || this.stream.destroyed || this.stream.writableEnded) return resolve();
+      // Writes complete in order: the callback of an empty write comes after all earlier ones.
       this.stream.write('', () => resolve());
+      this.flushNow();
     });
+  }
+
+  /** Stop listening to the stream (close of the Output). */
+  detach(): void {
+    this.stream.off('drain', this.onDrain);
+    this.stream.off('close', this.onGone);
   }
 }
 
@@ -180,10 +202,11 @@ export function createOutput(opts: OutputOptions): Output {
     return Buffer.from(`${f.timestamps ? timestamp() + ' ' : ''}${name} | ${text}\n`);
   };
   const warn = (text: string) => sinks.stdout.write(systemLine(text, 'stdout'));
-  process.on('exit', () => {
+  const flushAtExit = () => {
     sinks.stdout.flushNow();
     sinks.stderr.flushNow();
-  });
+  };
+  process.on('exit', flushAtExit);
 
   return {
     setNames(names) {
@@ -215,13 +238,16 @@ export function createOutput(opts: OutputOptions): Output {
           source.finish();
           sink.sources.delete(source);
           stream.off('data', onData);
+          stream.off('end', finish);
+          stream.off('close', finish);
+          // The 'error' listener stays: a late error on a finished pipe must not crash ringmaster.
           resolve();
         };
-        const onData = (chunk: Buffer) => source.onData(chunk);
+        const onData = (chunk: Buffer | string) => source.onData(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
         stream.on('data', onData);
-        stream.once('end', finish);
-        stream.once('close', finish);
-        stream.once('error', finish);
+        stream.on('end', finish);
+        stream.on('close', finish);
+        stream.on('error', finish);
       });
     },
 
@@ -253,6 +279,8 @@ export function createOutput(opts: OutputOptions): Output {
       for (const sink of Object.values(sinks)) for (const s of sink.sources) s.flush();
       await Promise.all(Object.values(sinks).map((s) => s.flushed()));
       for (const f of logFiles.values()) f.close();
+      process.off('exit', flushAtExit);
+      for (const sink of Object.values(sinks)) sink.detach();
     },
   };
 }
