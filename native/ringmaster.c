@@ -1,7 +1,7 @@
 // The few syscalls Node lacks, for ringmaster (contract: src/pid1/native-types.ts):
-//   spawn         fork/exec with process group, terminal foreground, credentials with the user's
-//                 supplementary groups, umask and cwd, reporting the failing step and errno;
-//   reap          waitpid(pid, WNOHANG) on a pid libuv does not own;
+//   spawn         fork/exec with process group or session, terminal foreground, credentials with
+//                 the user's supplementary groups, umask and cwd; reports the failing step + errno;
+//   reap          waitpid(pid, WNOHANG) on one pid that libuv does not own;
 //   peek          waitid(P_ALL, WNOWAIT): which child has ended, without reaping it;
 //   setSubreaper  prctl(PR_SET_CHILD_SUBREAPER).
 // Never waitpid(-1): that would steal exit statuses from libuv's own children.
@@ -9,26 +9,25 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, #call " failed"); return NULL; } } while (0)
-
-enum step { STEP_FORK = 1, STEP_PIPE, STEP_PGROUP, STEP_STDIO, STEP_UMASK, STEP_CHDIR, STEP_SETGROUPS, STEP_SETGID, STEP_SETUID, STEP_EXEC };
-static const char *step_names[] = { "", "fork", "pipe", "setpgid", "dup2", "umask", "chdir", "setgroups", "setgid", "setuid", "exec" };
-
-enum mode { MODE_PIPE, MODE_NULL, MODE_INHERIT, MODE_STDOUT };
-
-struct report { int step; int err; };
+enum step { STEP_NONE, STEP_FORK, STEP_PIPE, STEP_SETPGID, STEP_SETSID, STEP_STDIO, STEP_CHDIR,
+            STEP_SETGROUPS, STEP_SETGID, STEP_SETUID, STEP_EXEC };
+static const char *step_names[] = { "", "fork", "pipe", "setpgid", "setsid", "dup2", "chdir",
+                                    "setgroups", "setgid", "setuid", "exec" };
+enum mode { MODE_INHERIT, MODE_PIPE, MODE_NULL, MODE_STDOUT };
 
 static const char *errno_name(int e) {
   switch (e) {
@@ -36,15 +35,15 @@ static const char *errno_name(int e) {
     case EPERM: return "EPERM"; case ENOTDIR: return "ENOTDIR"; case EISDIR: return "EISDIR";
     case ELOOP: return "ELOOP"; case ENAMETOOLONG: return "ENAMETOOLONG"; case E2BIG: return "E2BIG";
     case ENOMEM: return "ENOMEM"; case EINVAL: return "EINVAL"; case EAGAIN: return "EAGAIN";
-    case EMFILE: return "EMFILE"; case ETXTBSY: return "ETXTBSY"; default: return NULL;
+    case EMFILE: return "EMFILE"; case ENFILE: return "ENFILE"; case ETXTBSY: return "ETXTBSY";
+    default: return NULL;
   }
 }
 
-static napi_value throw_errno(napi_env env, int step, int err) {
-  char code[32];
+static napi_value throw_errno(napi_env env, enum step step, int err) {
+  char code[16], msg[128];
   const char *name = errno_name(err);
   if (name) snprintf(code, sizeof code, "%s", name); else snprintf(code, sizeof code, "E%d", err);
-  char msg[128];
   snprintf(msg, sizeof msg, "%s: %s", step_names[step], strerror(err));
   napi_value error, v;
   napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &v);
@@ -56,210 +55,189 @@ static napi_value throw_errno(napi_env env, int step, int err) {
   return NULL;
 }
 
-// --- reading JS values -------------------------------------------------------------------------
+// --- reading the options object -----------------------------------------------------------------
 
-static char *get_string(napi_env env, napi_value v) {
+// The property, or NULL when it is missing, undefined or null.
+static napi_value prop(napi_env env, napi_value obj, const char *key) {
+  napi_value v;
+  napi_valuetype t;
+  if (napi_get_named_property(env, obj, key, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok) return NULL;
+  return t == napi_undefined || t == napi_null ? NULL : v;
+}
+
+// A malloc'd copy of a JS string, or NULL if v is not a string.
+static char *string_of(napi_env env, napi_value v) {
   size_t len;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
+  if (!v || napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
   char *s = malloc(len + 1);
-  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  if (s) napi_get_value_string_utf8(env, v, s, len + 1, &len);
   return s;
 }
 
-static int has_prop(napi_env env, napi_value obj, const char *key, napi_value *out) {
-  bool has = false;
-  napi_has_named_property(env, obj, key, &has);
-  if (!has) return 0;
-  napi_get_named_property(env, obj, key, out);
-  napi_valuetype t;
-  napi_typeof(env, *out, &t);
-  return t != napi_undefined && t != napi_null;
-}
-
-static char *get_string_prop(napi_env env, napi_value obj, const char *key) {
-  napi_value v;
-  return has_prop(env, obj, key, &v) ? get_string(env, v) : NULL;
-}
-
-static int get_int_prop(napi_env env, napi_value obj, const char *key, int fallback) {
-  napi_value v;
-  int32_t n;
-  if (!has_prop(env, obj, key, &v) || napi_get_value_int32(env, v, &n) != napi_ok) return fallback;
-  return n;
-}
-
-// A NULL-terminated array of strings (argv, envp); *count gets the length.
-static char **get_string_array(napi_env env, napi_value obj, const char *key, uint32_t *count) {
-  napi_value arr;
-  *count = 0;
-  if (!has_prop(env, obj, key, &arr)) return calloc(1, sizeof(char *));
-  napi_get_array_length(env, arr, count);
-  char **out = calloc(*count + 1, sizeof(char *));
-  for (uint32_t i = 0; i < *count; i++) {
+// A NULL-terminated copy of an array of strings; NULL if it is not one.
+static char **strings_of(napi_env env, napi_value arr) {
+  uint32_t n = 0;
+  if (arr) napi_get_array_length(env, arr, &n);
+  char **out = calloc(n + 1, sizeof(char *));
+  for (uint32_t i = 0; out && i < n; i++) {
     napi_value el;
     napi_get_element(env, arr, i, &el);
-    out[i] = get_string(env, el);
+    if (!(out[i] = string_of(env, el))) {
+      for (uint32_t j = 0; j < i; j++) free(out[j]);
+      free(out);
+      return NULL;
+    }
   }
   return out;
 }
 
 static void free_strings(char **a) {
-  for (char **p = a; *p; p++) free(*p);
+  for (char **p = a; p && *p; p++) free(*p);
   free(a);
 }
 
-static enum mode get_mode(napi_env env, napi_value obj, const char *key) {
-  char *s = get_string_prop(env, obj, key);
-  enum mode m = MODE_INHERIT;
-  if (s && strcmp(s, "pipe") == 0) m = MODE_PIPE;
-  else if (s && strcmp(s, "null") == 0) m = MODE_NULL;
-  else if (s && strcmp(s, "stdout") == 0) m = MODE_STDOUT;
+// A uid/gid/umask: a non-negative integer below 2^32, or -1 when absent.
+static int64_t id_of(napi_env env, napi_value v) {
+  double d;
+  if (!v || napi_get_value_double(env, v, &d) != napi_ok || d < 0 || d > 4294967295.0) return -1;
+  return (int64_t)d;
+}
+
+static enum mode mode_of(napi_env env, napi_value opts, const char *key) {
+  char *s = string_of(env, prop(env, opts, key));
+  enum mode m = !s ? MODE_INHERIT : !strcmp(s, "pipe") ? MODE_PIPE : !strcmp(s, "null") ? MODE_NULL
+              : !strcmp(s, "stdout") ? MODE_STDOUT : MODE_INHERIT;
   free(s);
   return m;
 }
 
-// --- the child, between fork and exec: async-signal-safe calls and raw syscalls only ----------
+// --- the child, between clone and exec: async-signal-safe calls and raw syscalls only ----------
 
-static void child_fail(int report_fd, int step) {
+struct child_setup {
+  char *file, *cwd;
+  char **argv, **envp;
+  int pgroup;        // 0 inherit, 1 setpgid(0,0), 2 setsid()
+  int foreground;    // tcsetpgrp on fd 0
+  int std_fd[3];     // what to install as 0/1/2, or -1 to keep ringmaster's
+  int64_t uid, gid;  // -1: keep
+  int64_t umask;     // -1: keep
+  gid_t *groups;
+  size_t ngroups;
+  int report_fd;     // O_CLOEXEC: EOF in the parent means execve succeeded
+};
+
+struct report { int step; int err; };
+
+__attribute__((noreturn)) static void child_fail(const struct child_setup *c, enum step step) {
   struct report r = { step, errno };
-  ssize_t ignored = write(report_fd, &r, sizeof r);
+  ssize_t ignored = write(c->report_fd, &r, sizeof r);
   (void)ignored;
   _exit(127);
 }
 
-struct child_setup {
-  const char *file, *cwd;
-  char **argv, **envp;
-  int pgroup;  // 0 none, 1 setpgid, 2 setsid
-  int foreground;
-  int std_fd[3];  // fd to install as 0/1/2, or -1 to keep ringmaster's
-  int have_creds, uid, gid, umask;
-  gid_t *groups;
-  int ngroups;
-};
-
-static void run_child(const struct child_setup *c, int report_fd) {
-  sigset_t all;
-  sigemptyset(&all);
-  for (int sig = 1; sig < NSIG; sig++) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    signal(sig, SIG_DFL);  // Node ignores SIGPIPE; that must not leak into programs
-  }
-  if (c->pgroup == 1 && setpgid(0, 0) < 0) child_fail(report_fd, STEP_PGROUP);
-  if (c->pgroup == 2 && setsid() < 0) child_fail(report_fd, STEP_PGROUP);
-  if (c->foreground && isatty(0)) {
+static int child_main(void *arg) {
+  const struct child_setup *c = arg;
+  // Every signal is still blocked (the parent did that around clone). Node ignores SIGPIPE and
+  // has handlers of its own: none of that may reach a program.
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+  if (c->pgroup == 1 && setpgid(0, 0) < 0) child_fail(c, STEP_SETPGID);
+  if (c->pgroup == 2 && setsid() < 0) child_fail(c, STEP_SETSID);
+  if (c->foreground) {
+    // tcsetpgrp from what is still a background group raises SIGTTOU (as tini does, ignore it);
+    // no terminal on fd 0 (ENOTTY, ENXIO) just means there is nothing to hand over.
     signal(SIGTTOU, SIG_IGN);
-    tcsetpgrp(0, getpid());  // ENOTTY/ENXIO: no terminal to hand over, fine
+    tcsetpgrp(0, getpid());
     signal(SIGTTOU, SIG_DFL);
   }
   // Move the fds to install above 2 first, so a dup2 onto 0..2 cannot clobber another one.
   int moved[3];
   for (int i = 0; i < 3; i++) {
     moved[i] = c->std_fd[i] < 0 ? -1 : fcntl(c->std_fd[i], F_DUPFD_CLOEXEC, 3);
-    if (c->std_fd[i] >= 0 && moved[i] < 0) child_fail(report_fd, STEP_STDIO);
+    if (c->std_fd[i] >= 0 && moved[i] < 0) child_fail(c, STEP_STDIO);
   }
-  for (int i = 0; i < 3; i++)
-    if (moved[i] >= 0 && dup2(moved[i], i) < 0) child_fail(report_fd, STEP_STDIO);
-  for (int i = 0; i < 3; i++) fcntl(i, F_SETFD, 0);  // Node marks its own 0..2 close-on-exec
+  for (int i = 0; i < 3; i++) {
+    if (moved[i] >= 0 && dup2(moved[i], i) < 0) child_fail(c, STEP_STDIO);
+    fcntl(i, F_SETFD, 0);  // an inherited 0..2 may be close-on-exec in ringmaster
+  }
 #ifdef SYS_close_range
   syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);  // no stray fd reaches a program
 #endif
   if (c->umask >= 0) umask((mode_t)c->umask);
-  if (c->cwd && chdir(c->cwd) < 0) child_fail(report_fd, STEP_CHDIR);
-  if (c->have_creds) {
-    // Raw syscalls: the child has one thread, glibc's all-threads setxid dance is not wanted here.
-    if (syscall(SYS_setgroups, (size_t)c->ngroups, c->groups) < 0) child_fail(report_fd, STEP_SETGROUPS);
-    if (syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0) child_fail(report_fd, STEP_SETGID);
-    if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0) child_fail(report_fd, STEP_SETUID);
+  if (c->cwd && chdir(c->cwd) < 0) child_fail(c, STEP_CHDIR);
+  if (c->uid >= 0 || c->gid >= 0) {
+    // Raw syscalls: glibc's setuid() would signal every thread of its process to follow, and
+    // this child shares ringmaster's memory (CLONE_VM) and so its thread list.
+    gid_t gid = c->gid >= 0 ? (gid_t)c->gid : getgid();
+    uid_t uid = c->uid >= 0 ? (uid_t)c->uid : getuid();
+    if (syscall(SYS_setgroups, c->ngroups, c->groups) < 0) child_fail(c, STEP_SETGROUPS);
+    if (syscall(SYS_setresgid, gid, gid, gid) < 0) child_fail(c, STEP_SETGID);
+    if (syscall(SYS_setresuid, uid, uid, uid) < 0) child_fail(c, STEP_SETUID);
   }
-  sigprocmask(SIG_SETMASK, &all, NULL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
   execve(c->file, c->argv, c->envp);
-  child_fail(report_fd, STEP_EXEC);
+  child_fail(c, STEP_EXEC);
 }
 
-// --- spawn -------------------------------------------------------------------------------------
+// Like posix_spawn: clone(CLONE_VM | CLONE_VFORK) on a small stack of its own. No copy of Node's
+// page tables (fork of a 40 MB process costs ten times more), no shared stack frame with the
+// parent (vfork's hazard); the parent sleeps until the child has exec'd or exited. Every signal
+// is blocked around it, so no handler of Node's runs in the child before they are reset.
+#define CHILD_STACK (64 * 1024)
+static pid_t start_child(struct child_setup *c) {
+  long page = sysconf(_SC_PAGESIZE);
+  char *stack = mmap(NULL, CHILD_STACK + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return -1;
+  mprotect(stack, page, PROT_NONE);  // guard page: the stack grows down into it
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = clone(child_main, stack + page + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, c);
+  int err = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  munmap(stack, CHILD_STACK + page);
+  errno = err;
+  return pid;
+}
+
+// --- spawn ---------------------------------------------------------------------------------------
 
 static void close_if(int fd) { if (fd >= 0) close(fd); }
 
-static napi_value js_spawn(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value opts;
-  CHECK(napi_get_cb_info(env, info, &argc, &opts, NULL, NULL));
-
-  struct child_setup c = { 0 };
-  uint32_t n;
-  c.file = get_string_prop(env, opts, "file");
-  if (!c.file) { napi_throw_type_error(env, NULL, "spawn: file is required"); return NULL; }
-  c.cwd = get_string_prop(env, opts, "cwd");
-  c.argv = get_string_array(env, opts, "argv", &n);
-  c.envp = get_string_array(env, opts, "env", &n);
-  char *pg = get_string_prop(env, opts, "pgroup");
-  c.pgroup = pg && strcmp(pg, "pgroup") == 0 ? 1 : pg && strcmp(pg, "session") == 0 ? 2 : 0;
-  free(pg);
-  napi_value v;
-  bool b = false;
-  if (has_prop(env, opts, "foreground", &v)) napi_get_value_bool(env, v, &b);
-  c.foreground = b;
-  c.umask = get_int_prop(env, opts, "umask", -1);
-  int uid = get_int_prop(env, opts, "uid", -1), gid = get_int_prop(env, opts, "gid", -1);
-  c.have_creds = uid >= 0 || gid >= 0;
-  c.uid = uid >= 0 ? uid : (int)getuid();
-  c.gid = gid >= 0 ? gid : (int)getgid();
-  if (has_prop(env, opts, "groups", &v)) {
-    uint32_t len;
-    napi_get_array_length(env, v, &len);
-    c.groups = calloc(len + 1, sizeof(gid_t));
-    for (uint32_t i = 0; i < len; i++) {
-      napi_value el;
-      uint32_t g;
-      napi_get_element(env, v, i, &el);
-      napi_get_value_uint32(env, el, &g);
-      c.groups[c.ngroups++] = g;
-    }
-  } else {
-    c.groups = calloc(1, sizeof(gid_t));
-    c.groups[c.ngroups++] = c.gid;
-  }
-
-  enum mode modes[3] = { get_mode(env, opts, "stdin"), get_mode(env, opts, "stdout"), get_mode(env, opts, "stderr") };
-  int parent_fd[3] = { -1, -1, -1 }, child_fd[3] = { -1, -1, -1 }, report[2] = { -1, -1 };
-  int fail_step = 0, fail_err = 0, devnull = -1;
+// Pipes, the child, and the parent's side of the report pipe; c is filled in by js_spawn.
+static napi_value run_spawn(napi_env env, napi_value opts, struct child_setup *c) {
+  enum mode modes[3] = { mode_of(env, opts, "stdin"), mode_of(env, opts, "stdout"), mode_of(env, opts, "stderr") };
+  int parent_fd[3] = { -1, -1, -1 }, child_fd[3] = { -1, -1, -1 }, report[2] = { -1, -1 }, devnull = -1;
+  enum step fail_step = STEP_NONE;
+  int fail_err = 0;
   for (int i = 0; i < 3 && !fail_step; i++) {
+    int p[2];
     if (modes[i] == MODE_PIPE) {
-      int p[2];
       if (pipe2(p, O_CLOEXEC) < 0) { fail_step = STEP_PIPE; fail_err = errno; break; }
       parent_fd[i] = i == 0 ? p[1] : p[0];
       child_fd[i] = i == 0 ? p[0] : p[1];
     } else if (modes[i] == MODE_NULL) {
-      if (devnull < 0) devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-      if (devnull < 0) { fail_step = STEP_PIPE; fail_err = errno; break; }
+      if (devnull < 0 && (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) { fail_step = STEP_PIPE; fail_err = errno; }
       child_fd[i] = devnull;
-    } else if (modes[i] == MODE_STDOUT) {
-      child_fd[i] = child_fd[1] >= 0 ? child_fd[1] : -1;  // -1 with inherited stdout: keep fd 2 as is
+    } else if (modes[i] == MODE_STDOUT && i == 2) {
+      child_fd[2] = modes[1] == MODE_INHERIT ? 1 : child_fd[1];  // dup2(1, 2)
     }
   }
   if (!fail_step && pipe2(report, O_CLOEXEC) < 0) { fail_step = STEP_PIPE; fail_err = errno; }
-  if (modes[2] == MODE_STDOUT && modes[1] == MODE_INHERIT) child_fd[2] = 1;  // dup2(1, 2)
 
   pid_t pid = -1;
   if (!fail_step) {
-    for (int i = 0; i < 3; i++) c.std_fd[i] = child_fd[i];
-    // vfork, as posix_spawn does: no copy of Node's page tables (ten times faster than fork for
-    // a 40 MB process); the parent waits until the child has exec'd or failed. Every signal is
-    // blocked around it so no handler of Node's runs in the child before it reset them.
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid = vfork();
-    if (pid == 0) run_child(&c, report[1]);
-    if (pid < 0) { fail_step = STEP_FORK; fail_err = errno; }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    memcpy(c->std_fd, child_fd, sizeof child_fd);
+    c->report_fd = report[1];
+    if ((pid = start_child(c)) < 0) { fail_step = STEP_FORK; fail_err = errno; }
   }
+  // The child has exec'd or exited by now (CLONE_VFORK): its ends can go.
   close_if(report[1]);
-  if (child_fd[2] == child_fd[1]) child_fd[2] = -1;  // the same pipe end: close it once
-  for (int i = 0; i < 3; i++) if (child_fd[i] != devnull && child_fd[i] > 2) close_if(child_fd[i]);
+  for (int i = 0; i < 3; i++)
+    if (child_fd[i] > 2 && child_fd[i] != devnull && (i < 2 || child_fd[2] != child_fd[1])) close(child_fd[i]);
   close_if(devnull);
-
   if (!fail_step) {
     struct report r;
     ssize_t got;
@@ -267,13 +245,10 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
     if (got == sizeof r) {
       fail_step = r.step;
       fail_err = r.err;
-      int st;
-      while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+      while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
     }
   }
   close_if(report[0]);
-
-  free((char *)c.file); free((char *)c.cwd); free_strings(c.argv); free_strings(c.envp); free(c.groups);
   if (fail_step) {
     for (int i = 0; i < 3; i++) close_if(parent_fd[i]);
     return throw_errno(env, fail_step, fail_err);
@@ -281,7 +256,7 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
   for (int i = 0; i < 3; i++)
     if (parent_fd[i] >= 0) fcntl(parent_fd[i], F_SETFL, fcntl(parent_fd[i], F_GETFL) | O_NONBLOCK);
 
-  napi_value result;
+  napi_value result, v;
   napi_create_object(env, &result);
   napi_create_int32(env, pid, &v); napi_set_named_property(env, result, "pid", v);
   napi_create_int32(env, parent_fd[0], &v); napi_set_named_property(env, result, "stdinFd", v);
@@ -290,18 +265,61 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// --- reaping -----------------------------------------------------------------------------------
+static napi_value js_spawn(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value opts = NULL, v;
+  napi_get_cb_info(env, info, &argc, &opts, NULL, NULL);
+  if (argc < 1) { napi_throw_type_error(env, NULL, "spawn: options are required"); return NULL; }
+
+  struct child_setup c = { 0 };
+  c.file = string_of(env, prop(env, opts, "file"));
+  c.cwd = string_of(env, prop(env, opts, "cwd"));
+  c.argv = strings_of(env, prop(env, opts, "argv"));
+  c.envp = strings_of(env, prop(env, opts, "env"));
+  char *pg = string_of(env, prop(env, opts, "pgroup"));
+  c.pgroup = !pg ? 0 : !strcmp(pg, "pgroup") ? 1 : !strcmp(pg, "session") ? 2 : 0;
+  free(pg);
+  bool b = false;
+  if ((v = prop(env, opts, "foreground"))) napi_get_value_bool(env, v, &b);
+  c.foreground = b;
+  c.umask = id_of(env, prop(env, opts, "umask"));
+  c.uid = id_of(env, prop(env, opts, "uid"));
+  c.gid = id_of(env, prop(env, opts, "gid"));
+  uint32_t ngroups = 0;
+  napi_value groups = prop(env, opts, "groups");
+  if (groups) napi_get_array_length(env, groups, &ngroups);
+  c.groups = calloc(ngroups + 1, sizeof(gid_t));
+  for (uint32_t i = 0; groups && c.groups && i < ngroups; i++) {
+    napi_get_element(env, groups, i, &v);
+    c.groups[c.ngroups++] = (gid_t)id_of(env, v);
+  }
+  // Without a list, a credential switch leaves only the new primary group.
+  if (!groups && c.groups) c.groups[c.ngroups++] = c.gid >= 0 ? (gid_t)c.gid : getgid();
+
+  napi_value result = NULL;
+  if (!c.file || !c.argv || !c.envp || !c.groups)
+    napi_throw_type_error(env, NULL, "spawn: file must be a string, argv and env arrays of strings");
+  else
+    result = run_spawn(env, opts, &c);
+  free(c.file); free(c.cwd); free_strings(c.argv); free_strings(c.envp); free(c.groups);
+  return result;
+}
+
+// --- reaping -------------------------------------------------------------------------------------
 
 static napi_value js_reap(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value arg, result, v;
-  int32_t pid;
-  CHECK(napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
-  CHECK(napi_get_value_int32(env, arg, &pid));
+  napi_value arg = NULL, result, v;
+  int32_t pid = 0;
+  napi_get_cb_info(env, info, &argc, &arg, NULL, NULL);
+  if (argc < 1 || napi_get_value_int32(env, arg, &pid) != napi_ok || pid <= 0) {
+    napi_throw_type_error(env, NULL, "reap: pid must be a positive integer");
+    return NULL;
+  }
   int st;
   pid_t r;
   do r = waitpid(pid, &st, WNOHANG); while (r < 0 && errno == EINTR);
-  if (r <= 0) {
+  if (r <= 0) {  // 0: still running; ECHILD: not our child (or already reaped)
     napi_get_null(env, &result);
     return result;
   }
@@ -317,10 +335,10 @@ static napi_value js_reap(napi_env env, napi_callback_info info) {
 static napi_value js_peek(napi_env env, napi_callback_info info) {
   (void)info;
   siginfo_t si;
-  memset(&si, 0, sizeof si);
-  napi_value result;
+  si.si_pid = 0;  // stays 0 when no child has ended (WNOHANG)
   int r;
   do r = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT); while (r < 0 && errno == EINTR);
+  napi_value result;
   napi_create_int32(env, r < 0 ? 0 : si.si_pid, &result);
   return result;
 }

@@ -1,8 +1,8 @@
 // Build: native addon (native/ringmaster.c -> dist/ringmaster.node), bundle (src -> dist/ringmaster.cjs),
 // and unless --no-sea, the single executable dist/ringmaster (a Node SEA with the addon embedded).
 import { build } from 'esbuild';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -12,13 +12,36 @@ const withSea = !process.argv.includes('--no-sea');
 mkdirSync(dist, { recursive: true });
 mkdirSync(work, { recursive: true });
 
-// Plain cc, no node-gyp: 45 lines of C against Node's own headers take 0.1 s.
+/** Runs a build tool quietly; on failure, throws with everything it printed. */
+function run(file, args, what) {
+  const r = spawnSync(file, args, { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    throw new Error(`${what} failed (${r.error?.message ?? `exit ${r.status}`}): ${file} ${args.join(' ')}\n${r.stdout ?? ''}${r.stderr ?? ''}`);
+  }
+  return `${r.stdout}${r.stderr}`;
+}
+
+/** Strips if `strip` is installed (the SEA: 99 MB -> 87 MB); a note, not an error, if it is not. */
+function strip(file, mode) {
+  const r = spawnSync('strip', [mode, file], { encoding: 'utf8' });
+  if (r.error) console.warn(`build: strip not available (${r.error.message}); ${path.basename(file)} left unstripped`);
+  else if (r.status !== 0) throw new Error(`strip ${mode} ${file} failed:\n${r.stderr}`);
+}
+
+// Plain cc, no node-gyp: one C file against Node's own headers takes a tenth of a second.
+// Only napi_register_module_v1 needs to be visible (node_api.h marks it so).
+// Built beside the target and renamed over it: a running ringmaster keeps its mapped copy.
 function buildAddon() {
-  const include = path.join(path.dirname(process.execPath), '..', 'include', 'node');
+  const include = [process.env.NODE_INCLUDE_DIR, path.join(path.dirname(process.execPath), '..', 'include', 'node')]
+    .find((dir) => dir && existsSync(path.join(dir, 'node_api.h')));
+  if (!include) throw new Error('node_api.h not found: install Node\'s headers or set NODE_INCLUDE_DIR');
   const out = path.join(dist, 'ringmaster.node');
-  execFileSync(process.env.CC || 'cc', ['-O2', '-Wall', '-shared', '-fPIC', `-I${include}`, '-o', out,
-    path.join(root, 'native', 'ringmaster.c')], { stdio: 'inherit' });
-  spawnSync('strip', ['--strip-unneeded', out], { stdio: 'ignore' });
+  const tmp = `${out}.tmp`;
+  const warnings = run(process.env.CC || 'cc', ['-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', '-fvisibility=hidden',
+    '-shared', '-fPIC', `-I${include}`, '-o', tmp, path.join(root, 'native', 'ringmaster.c')], 'compiling native/ringmaster.c');
+  if (warnings.trim()) process.stderr.write(warnings);
+  strip(tmp, '--strip-unneeded');
+  renameSync(tmp, out);
 }
 
 async function buildBundle() {
@@ -45,16 +68,18 @@ function buildSea() {
     disableExperimentalSEAWarning: true,
     assets: { 'ringmaster.node': path.join(dist, 'ringmaster.node') },
   }));
-  execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  run(process.execPath, ['--experimental-sea-config', config], 'writing the SEA blob');
   const exe = path.join(dist, 'ringmaster');
-  copyFileSync(process.execPath, exe);
-  chmodSync(exe, 0o755);
-  spawnSync('strip', ['--strip-all', exe], { stdio: 'ignore' });
-  prepareNodeBinary(exe);
+  const tmp = `${exe}.tmp`;
+  copyFileSync(process.execPath, tmp);
+  chmodSync(tmp, 0o755);
+  strip(tmp, '--strip-all');
+  prepareNodeBinary(tmp);
+  // postject warns about the stripped binary's notes ("Can't find string offset for section
+  // name '.note.100'"): harmless, so its output is shown only when it fails.
   const postject = path.join(root, 'node_modules', 'postject', 'dist', 'cli.js');
-  const r = spawnSync(process.execPath, [postject, exe, 'NODE_SEA_BLOB', blob,
-    '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`postject failed:\n${r.stdout}${r.stderr}`);
+  run(process.execPath, [postject, tmp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], 'postject');
+  renameSync(tmp, exe); // a running dist/ringmaster keeps its old inode (no ETXTBSY)
 }
 
 /**

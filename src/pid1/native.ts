@@ -3,6 +3,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { NativeAddon } from './native-types';
 
+/*
+ * Loads native/ringmaster.c's addon once, from wherever this code runs:
+ *   the single executable   its embedded asset (or a ringmaster.node beside the executable);
+ *   dist/ringmaster.cjs     the ringmaster.node built beside it;
+ *   src/ through tsx        <repo>/dist/ringmaster.node (tests: `node scripts/build.mjs --no-sea`).
+ * process.dlopen, never require: inside a SEA require() loads only builtins.
+ */
+
 const ADDON = 'ringmaster.node';
 
 function dlopen(file: string): NativeAddon {
@@ -12,27 +20,32 @@ function dlopen(file: string): NativeAddon {
 }
 
 /**
- * Inside the single executable the addon is an embedded asset: written to a temp file, loaded,
- * unlinked (the mapping survives). A noexec temp dir makes dlopen fail, so several are tried,
- * then a ringmaster.node beside the executable.
+ * Inside the single executable: the asset is written to a temp file, loaded and unlinked (the
+ * mapping survives). dlopen fails on a noexec mount (Docker's /dev/shm, often /tmp in hardened
+ * pods), so several directories are tried, then a ringmaster.node beside the executable.
  */
 function loadFromSea(): NativeAddon | null {
   let sea: { isSea(): boolean; getRawAsset(key: string): ArrayBuffer };
   try {
     sea = require('node:sea');
   } catch {
-    return null;
+    return null; // Node without SEA support: not a single executable
   }
   if (!sea.isSea()) return null;
   const errors: string[] = [];
-  const bytes = new Uint8Array(sea.getRawAsset(ADDON));
-  for (const dir of [process.env.TMPDIR, tmpdir(), '/tmp', '/dev/shm', '/run']) {
-    if (!dir) continue;
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = new Uint8Array(sea.getRawAsset(ADDON));
+  } catch (err) {
+    errors.push(`asset: ${(err as Error).message}`);
+  }
+  const dirs = [...new Set([process.env.TMPDIR, tmpdir(), '/tmp', '/dev/shm', '/run'].filter(Boolean) as string[])];
+  for (const dir of bytes ? dirs : []) {
     let tmp: string | undefined;
     try {
       tmp = mkdtempSync(path.join(dir, 'ringmaster-'));
       const file = path.join(tmp, ADDON);
-      writeFileSync(file, bytes, { mode: 0o700 });
+      writeFileSync(file, bytes!, { mode: 0o700 });
       return dlopen(file);
     } catch (err) {
       errors.push(`${dir}: ${(err as Error).message}`);
@@ -48,16 +61,21 @@ function loadFromSea(): NativeAddon | null {
 function load(): NativeAddon {
   const fromSea = loadFromSea();
   if (fromSea) return fromSea;
-  // The bundle dist/ringmaster.cjs has it beside itself; tests through tsx use the built one.
   const candidates = [path.join(__dirname, ADDON), path.resolve(__dirname, '..', '..', 'dist', ADDON)];
   for (const file of candidates) if (existsSync(file)) return dlopen(file);
-  throw new Error(`native addon ${ADDON} not found (looked in ${candidates.join(', ')}); run \`npm run build\``);
+  throw new Error(`native addon ${ADDON} not found (looked in ${candidates.join(', ')}); run \`node scripts/build.mjs --no-sea\``);
 }
 
 let addon: NativeAddon | undefined;
+const loaded = (): NativeAddon => (addon ??= load());
 
-/** The native addon, loaded on first use. */
-export function native(): NativeAddon {
-  addon ??= load();
-  return addon;
-}
+/**
+ * The addon. Loaded on first use, not at import: modules that only import spawn.ts (config
+ * checks, unit tests) work without a built addon.
+ */
+export const native: NativeAddon = {
+  spawn: (options) => loaded().spawn(options),
+  reap: (pid) => loaded().reap(pid),
+  peek: () => loaded().peek(),
+  setSubreaper: () => loaded().setSubreaper(),
+};

@@ -1,26 +1,52 @@
 import { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { native } from './native';
 import type { WaitResult } from './native-types';
 
 /*
- * The one place that reaps. Children started by src/pid1/spawn (natively, unknown to libuv) are
- * tracked here with a callback; anything else that ends and is not libuv's is an orphan we
- * adopted (as PID 1 or child subreaper). libuv's own children (child_process, used by libraries)
- * are never touched: their pids are recorded by wrapping ChildProcess.prototype.spawn, and we
- * never call waitpid(-1), which would steal their exit statuses.
+ * The one place that reaps, and the one that knows every child pid.
+ *   - Children started by src/pid1/spawn (natively, unknown to libuv) are tracked with a callback.
+ *   - libuv's own children (child_process: pidusage, health checks, libraries) are recorded by
+ *     wrapping ChildProcess.prototype.spawn, which spawn/exec/execFile/fork all go through, and
+ *     are never touched: libuv reaps them with waitpid(pid) and emits their 'exit'.
+ *   - Anything else that ends is an orphan we adopted (as PID 1 or child subreaper).
+ * On SIGCHLD (batched with setImmediate) and on a slow safety sweep: peek at an ended child with
+ * waitid(WNOWAIT), reap it with waitpid(pid) unless it is libuv's, repeat until none is left.
+ * Never waitpid(-1): it would steal libuv's statuses and their 'exit' events would never fire.
+ * Not covered: child_process used inside worker threads (another ChildProcess class), and
+ * spawnSync (it reaps its own child before any of this can run).
  */
 
 const tracked = new Map<number, (r: WaitResult) => void>();
 const libuvOwned = new Set<number>();
-let spawnWrapped = false;
-/** The running Reaper's sweep timer: ref'd while children are tracked (see below). */
+
+// At import, not at start(): a child_process child started before the Reaper must be known too.
+wrapChildProcessSpawn();
+
+function wrapChildProcessSpawn(): void {
+  const proto = ChildProcess.prototype as unknown as { spawn: (...args: unknown[]) => unknown; ringmasterWrapped?: true };
+  if (proto.ringmasterWrapped) return;
+  const original = proto.spawn;
+  proto.spawn = function (this: ChildProcess, ...args: unknown[]) {
+    const result = original.apply(this, args);
+    const pid = this.pid;
+    if (pid !== undefined) {
+      libuvOwned.add(pid);
+      this.once('exit', () => libuvOwned.delete(pid));
+    }
+    return result;
+  };
+  proto.ringmasterWrapped = true;
+}
+
+/** The running Reaper's sweep timer: ref'd while native children are tracked (see trackChild). */
 let sweepTimer: NodeJS.Timeout | undefined;
 
 /**
  * Called by spawn.ts right after a native spawn: `onExit` gets the child's wait status once.
- * libuv knows nothing of these children and Node's SIGCHLD listener does not keep the event loop
- * alive, so while any is tracked the sweep timer holds the loop open: without it, a child that
- * closed its pipes could end ringmaster before its SIGCHLD was handled.
+ * libuv knows nothing of these children and a SIGCHLD listener does not keep the event loop
+ * alive, so while any is tracked the sweep timer holds the loop open (as libuv's process handle
+ * would): else a child that closed its pipes could let ringmaster exit before its SIGCHLD.
  */
 export function trackChild(pid: number, onExit: (r: WaitResult) => void): void {
   tracked.set(pid, onExit);
@@ -34,24 +60,10 @@ function untrack(pid: number): ((r: WaitResult) => void) | undefined {
   return onExit;
 }
 
-function wrapChildProcessSpawn(): void {
-  if (spawnWrapped) return;
-  spawnWrapped = true;
-  const proto = ChildProcess.prototype as unknown as { spawn: (...args: unknown[]) => unknown };
-  const original = proto.spawn;
-  proto.spawn = function (this: ChildProcess, ...args: unknown[]) {
-    const result = original.apply(this, args);
-    const pid = this.pid;
-    if (pid !== undefined) {
-      libuvOwned.add(pid);
-      this.once('exit', () => libuvOwned.delete(pid));
-    }
-    return result;
-  };
-}
-
-/** How long to wait for libuv to reap its own child that sits at the head of the wait queue. */
+/** First retry when one of libuv's ended children heads the wait queue (libuv reaps it itself). */
 const LIBUV_RETRY_MS = 5;
+/** The retry doubles while the same child stays in the way, up to this. */
+const LIBUV_RETRY_MAX_MS = 1000;
 /** The slow safety sweep; SIGCHLD is the trigger, this only guards against a lost wake-up. */
 const SWEEP_MS = 5000;
 
@@ -61,21 +73,32 @@ export class Reaper {
   private listeners: OrphanListener[] = [];
   private scheduled = false;
   private retry: NodeJS.Timeout | undefined;
+  private retryMs = LIBUV_RETRY_MS;
+  private blockedBy = 0;
   private sweep: NodeJS.Timeout | undefined;
   private readonly onSigchld = () => this.schedule();
 
-  onOrphanReaped(listener: OrphanListener): void {
+  /** `listener` hears of every reaped child that was neither ours nor libuv's; returns its removal. */
+  onOrphanReaped(listener: OrphanListener): () => void {
     this.listeners.push(listener);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /** Same as trackChild: `onExit` gets this natively spawned child's status once it is reaped. */
+  track(pid: number, onExit: (r: WaitResult) => void): void {
+    trackChild(pid, onExit);
   }
 
   /** Listen for SIGCHLD, start the sweep, and become a child subreaper when not PID 1. */
   start(): void {
-    wrapChildProcessSpawn();
+    if (this.sweep) return;
     process.on('SIGCHLD', this.onSigchld);
     this.sweep = setInterval(() => this.drain(), SWEEP_MS);
     sweepTimer = this.sweep;
     if (tracked.size === 0) this.sweep.unref();
-    if (process.pid !== 1 && !native().setSubreaper()) {
+    if (process.pid !== 1 && !native.setSubreaper()) {
       process.stderr.write('ringmaster: warning: could not become a child subreaper; orphans of programs may stay zombies\n');
     }
     this.drain();
@@ -85,6 +108,7 @@ export class Reaper {
     process.off('SIGCHLD', this.onSigchld);
     clearInterval(this.sweep);
     if (sweepTimer === this.sweep) sweepTimer = undefined;
+    this.sweep = undefined;
     clearTimeout(this.retry);
   }
 
@@ -99,31 +123,51 @@ export class Reaper {
 
   /** Reap every ended child that is ours or an orphan; leave libuv's to libuv. */
   drain(): void {
-    const addon = native();
     for (;;) {
-      const pid = addon.peek();
-      if (pid === 0) return;
-      if (libuvOwned.has(pid)) {
-        // libuv reaps it in its own SIGCHLD handler; until then it hides the others, so reap
-        // our tracked children directly and look again shortly.
-        for (const own of [...tracked.keys()]) this.reapOne(own);
-        clearTimeout(this.retry);
-        this.retry = setTimeout(() => this.drain(), LIBUV_RETRY_MS);
-        return;
-      }
-      if (!this.reapOne(pid)) return;
+      const pid = native.peek();
+      if (pid === 0) break;
+      if (libuvOwned.has(pid)) return this.waitForLibuv(pid);
+      if (!this.reapOne(pid)) break; // cannot happen: peek saw it ended; never spin on it
     }
+    this.blockedBy = 0;
+    this.retryMs = LIBUV_RETRY_MS;
+  }
+
+  /**
+   * waitid returns one ended child at a time, so one of libuv's at the head hides the others
+   * until libuv has reaped it (normally within the same loop turn). Meanwhile our own children,
+   * a few, are reaped directly; if the same child is still in the way at the next attempt, so
+   * are adopted orphans (waitpid(pid) on each child of this process that is not libuv's).
+   */
+  private waitForLibuv(pid: number): void {
+    const again = pid === this.blockedBy;
+    this.retryMs = again ? Math.min(this.retryMs * 2, LIBUV_RETRY_MAX_MS) : LIBUV_RETRY_MS;
+    this.blockedBy = pid;
+    for (const own of [...tracked.keys()]) this.reapOne(own);
+    if (again) for (const child of childPids()) if (!libuvOwned.has(child) && !tracked.has(child)) this.reapOne(child);
+    clearTimeout(this.retry);
+    this.retry = setTimeout(() => this.drain(), this.retryMs);
   }
 
   private reapOne(pid: number): boolean {
-    const status = native().reap(pid);
+    const status = native.reap(pid);
     if (!status) return false;
     const onExit = untrack(pid);
-    if (onExit) {
-      onExit(status);
-    } else {
-      for (const l of this.listeners) l(pid, status);
-    }
+    if (onExit) onExit(status);
+    else for (const l of this.listeners) l(pid, status);
     return true;
+  }
+}
+
+/** Every child of this process (of all its threads), from /proc; the tracked ones if unreadable. */
+function childPids(): number[] {
+  try {
+    const pids: number[] = [];
+    for (const tid of readdirSync('/proc/self/task')) {
+      for (const p of readFileSync(`/proc/self/task/${tid}/children`, 'latin1').split(' ')) if (p) pids.push(Number(p));
+    }
+    return pids;
+  } catch {
+    return [...tracked.keys()];
   }
 }

@@ -1,20 +1,23 @@
-import { statSync, accessSync, constants as fsConstants } from 'node:fs';
+import { accessSync, statSync, constants as fsConstants } from 'node:fs';
 import { Socket } from 'node:net';
+import { constants as osConstants } from 'node:os';
 import path from 'node:path';
-import type { ExitStatus } from '../supervisor/exit-status';
 import { native } from './native';
-import type { NativeSpawnOptions, StdioMode } from './native-types';
+import type { NativeSpawnOptions, StdioMode, WaitResult } from './native-types';
 import { trackChild } from './reaper';
 
 export interface SpawnOptions {
   argv: string[];
+  /** The child's whole environment. */
   env: Record<string, string>;
   cwd?: string;
   uid?: number;
   gid?: number;
+  /** Supplementary groups (the user's); without them a credential switch keeps only `gid`. */
   groups?: number[];
   umask?: number;
   pgroup: NativeSpawnOptions['pgroup'];
+  /** Hand the terminal on fd 0 to the child's process group (tini's tcsetpgrp). */
   foreground?: boolean;
   stdin: StdioMode;
   stdout: StdioMode;
@@ -23,39 +26,51 @@ export interface SpawnOptions {
 
 export interface SpawnedChild {
   pid: number;
+  /** Writable, when stdin is 'pipe'. */
   stdin?: Socket;
+  /** Readable, when stdout is 'pipe'; ends at EOF. */
   stdout?: Socket;
+  /** Readable, when stderr is 'pipe'. */
   stderr?: Socket;
-  /** Resolves once the child was reaped (by the Reaper, which must be started). */
-  exited: Promise<ExitStatus>;
+  /** Resolves once the child was reaped, by the Reaper (which must be started). */
+  exited: Promise<WaitResult>;
 }
 
-/** A child that could not be started; nothing is left running. `code` is the errno name. */
+/**
+ * A child that could not be started; nothing is left running. `code` is the errno name
+ * ('ENOENT'), `syscall` the step that failed ('lookup' for the PATH search, else the child's
+ * step: 'exec', 'chdir', 'setuid' …), the message is Supervisor's wording.
+ */
 export class SpawnError extends Error {
+  readonly errno: number;
   constructor(
     message: string,
     readonly code: string,
     readonly syscall: string,
+    errno?: number,
   ) {
     super(message);
     this.name = 'SpawnError';
+    this.errno = errno ?? (osConstants.errno as Record<string, number>)[code] ?? 0;
   }
 }
 
 const FALLBACK_PATH = '/bin:/usr/bin:/usr/local/bin';
 
 /**
- * Supervisor's lookup: argv[0] with a '/' is used as is (relative to the program's directory),
- * else searched in the program's PATH, else ringmaster's, else a default.
+ * Supervisor's lookup: argv[0] with a '/' is used as is (relative to the program's directory,
+ * where the child will be); else it is searched in the PATH of the program's environment, else
+ * in ringmaster's PATH, else in /bin:/usr/bin:/usr/local/bin. Throws SpawnError.
  */
 export function resolveExecutable(file: string, env: Record<string, string>, cwd?: string): string {
+  const base = cwd ?? process.cwd();
   let found: string | undefined;
   if (file.includes('/')) {
-    found = path.resolve(cwd ?? process.cwd(), file);
-    if (!isFile(found) && !isDir(found)) throw new SpawnError(`can't find command '${file}'`, 'ENOENT', 'lookup');
+    found = path.resolve(base, file);
+    if (!exists(found)) throw new SpawnError(`can't find command '${file}'`, 'ENOENT', 'lookup');
   } else {
     const dirs = (env.PATH ?? process.env.PATH ?? FALLBACK_PATH).split(':');
-    found = dirs.map((d) => path.resolve(cwd ?? process.cwd(), d || '.', file)).find(isFile);
+    found = dirs.map((d) => path.resolve(base, d || '.', file)).find(isFile);
     if (!found) throw new SpawnError(`can't find command '${file}'`, 'ENOENT', 'lookup');
   }
   if (isDir(found)) throw new SpawnError(`command at '${found}' is a directory`, 'EISDIR', 'lookup');
@@ -70,19 +85,22 @@ export function resolveExecutable(file: string, env: Record<string, string>, cwd
 /** The one place that starts child processes (programs and single commands alike). */
 export function spawnProcess(opts: SpawnOptions): SpawnedChild {
   if (opts.argv.length === 0 || opts.argv[0] === '') throw new SpawnError('command is empty', 'EINVAL', 'lookup');
-  const file = resolveExecutable(opts.argv[0], opts.env, opts.cwd);
   const env = Object.entries(opts.env).map(([k, v]) => `${k}=${v}`);
+  for (const s of [...opts.argv, ...env, opts.cwd ?? '']) {
+    if (s.includes('\0')) throw new SpawnError(`argument, environment or directory contains a NUL byte: ${JSON.stringify(s)}`, 'EINVAL', 'lookup');
+  }
+  const file = resolveExecutable(opts.argv[0], opts.env, opts.cwd);
   const credentials = needsCredentials(opts) ? {} : { uid: undefined, gid: undefined, groups: undefined };
   let result;
   try {
-    result = native().spawn({ ...opts, ...credentials, file, env });
+    result = native.spawn({ ...opts, ...credentials, file, env });
   } catch (err) {
-    const e = err as Error & { code: string; syscall: string };
-    throw new SpawnError(describeFailure(e.syscall, e.code, file, opts), e.code, e.syscall);
+    const e = err as Error & { code: string; syscall: string; errno: number };
+    throw new SpawnError(describeFailure(e.syscall, e.code, file, opts), e.code, e.syscall, e.errno);
   }
-  let resolveExit!: (s: ExitStatus) => void;
-  const exited = new Promise<ExitStatus>((resolve) => (resolveExit = resolve));
-  trackChild(result.pid, (r) => resolveExit({ code: r.code, signal: r.signal }));
+  let resolveExit!: (r: WaitResult) => void;
+  const exited = new Promise<WaitResult>((resolve) => (resolveExit = resolve));
+  trackChild(result.pid, resolveExit);
   return {
     pid: result.pid,
     stdin: result.stdinFd >= 0 ? new Socket({ fd: result.stdinFd, readable: false, writable: true }) : undefined,
@@ -92,7 +110,7 @@ export function spawnProcess(opts: SpawnOptions): SpawnedChild {
   };
 }
 
-/** Switching to the user ringmaster already is needs no privilege (and setgroups would need it). */
+/** Switching to the user ringmaster already is needs no privilege (setgroups would need it). */
 function needsCredentials(opts: SpawnOptions): boolean {
   if (opts.uid === undefined && opts.gid === undefined) return false;
   if (process.getuid?.() === 0) return true;
@@ -101,32 +119,28 @@ function needsCredentials(opts: SpawnOptions): boolean {
 
 function describeFailure(step: string, code: string, file: string, opts: SpawnOptions): string {
   switch (step) {
+    case 'exec':
+      return `couldn't exec ${file}: ${code}`;
     case 'chdir':
       return `couldn't chdir to ${opts.cwd}: ${code}`;
     case 'setuid':
       return `couldn't setuid to ${opts.uid}: ${code}`;
     case 'setgid':
+      return `couldn't setgid to ${opts.gid}: ${code}`;
     case 'setgroups':
-      return `couldn't ${step} to ${opts.gid}: ${code}`;
-    case 'exec':
-      return `couldn't exec ${file}: ${code}`;
+      return `couldn't set supplementary groups ${(opts.groups ?? [opts.gid]).join(',')}: ${code}`;
     default:
       return `couldn't start ${file} (${step}): ${code}`;
   }
 }
 
-function isFile(p: string): boolean {
+function stat(p: string) {
   try {
-    return statSync(p).isFile();
+    return statSync(p);
   } catch {
-    return false;
+    return undefined; // missing, or a directory on the way we may not search
   }
 }
-
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
+const exists = (p: string) => stat(p) !== undefined;
+const isFile = (p: string) => stat(p)?.isFile() ?? false;
+const isDir = (p: string) => stat(p)?.isDirectory() ?? false;
