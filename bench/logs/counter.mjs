@@ -1,35 +1,69 @@
-// Reads a multiplexed stream on stdin and checks every line without storing it: each must end in
-// exactly one original line "p<P> <8-digit i> yyy…" (whatever prefix the contender put before
-// it), and each program's i must go up by one. Prints one JSON verdict line when stdin ends.
-//   node counter.mjs PROGRAMS LINES_PER_PROGRAM
+// Reads a multiplexed stream on stdin and checks every line without storing it. A line is whole
+// when it is exactly PREFIX(p) + the original line "p<p> <8-digit i> yyy…" (99 bytes before the
+// '\n') of some program p and i, PREFIX being the contender's own prefix for that program
+// (`{p}` stands for the program's number). Lines matching OWN (a regex: the contender's own
+// messages) are skipped; every other line is mixed (cut, glued or wrongly prefixed). Lost = lines
+// of the programs that never arrived whole. When stdin ends (or after 3 s of quiet: supervisord
+// never exits on its own), prints one JSON verdict line and exits.
+//   node counter.mjs PROGRAMS LINES_PER_PROGRAM PREFIX [OWN]
 const programs = Number(process.argv[2]);
 const expected = Number(process.argv[3]);
+const prefixes = Array.from({ length: programs }, (_, p) => Buffer.from(process.argv[4].replaceAll('{p}', String(p)), 'latin1'));
+const own = process.argv[5] ? new RegExp(process.argv[5]) : null;
+const PAYLOAD = 99; // bytes of an original line before its '\n'
+const Y = Buffer.alloc(PAYLOAD, 'y');
+const seen = Array.from({ length: programs }, () => new Uint8Array(expected));
 const next = new Array(programs).fill(0);
-const PAYLOAD = 99; // bytes before the newline
-let lines = 0;
+let whole = 0;
 let mixed = 0;
+let duplicate = 0;
+let outOfOrder = 0;
+let ownLines = 0;
+let bytes = 0;
+let firstMixed = '';
+let t0 = 0n; // the first line of a program (not the contender's own start-up messages)
+let tLast = 0n;
+let tChunk = 0n;
 let partial = null;
-let t0 = 0n;
-let received = 0;
 
-function check(buf, start, end) {
-  // Lines of the contender itself (ringmaster's own messages, …) do not end in the payload's 'y'.
-  if (buf[end - 1] !== 0x79 /* y */) return;
-  lines++;
-  const len = end - start;
-  if (len < PAYLOAD) return void mixed++;
-  const o = end - PAYLOAD; // the original line is the last 99 bytes
-  if (buf[o] !== 0x70 /* p */ || buf[o + 2] !== 0x20) return void mixed++;
-  const p = buf[o + 1] - 48;
+const isOwn = (buf, s, end) => !!own && own.test(buf.toString('latin1', s, Math.min(end, s + 400)));
+
+function digits(buf, o) {
   let i = 0;
-  for (let k = 3; k < 11; k++) i = i * 10 + (buf[o + k] - 48);
-  if (p < 0 || p >= programs || i !== next[p] || buf[end - 1] !== 0x79 /* y */) return void mixed++;
-  next[p]++;
-  if (++received === programs * expected) finish();
+  for (let k = o; k < o + 8; k++) {
+    const d = buf[k] - 48;
+    if (d < 0 || d > 9) return -1;
+    i = i * 10 + d;
+  }
+  return i;
+}
+
+function check(buf, s, end) {
+  if (t0 === 0n && !isOwn(buf, s, end)) t0 = tChunk;
+  const o = end - PAYLOAD; // where the original line must start
+  if (o >= s && buf[o] === 0x70 /* p */ && buf[o + 2] === 0x20 && buf[o + 11] === 0x20) {
+    const p = buf[o + 1] - 48;
+    const i = digits(buf, o + 3);
+    const pre = prefixes[p];
+    if (p >= 0 && p < programs && i >= 0 && i < expected && o - s === pre.length && buf.compare(pre, 0, pre.length, s, o) === 0 && buf.compare(Y, 12, PAYLOAD, o + 12, end) === 0) {
+      if (seen[p][i]) duplicate++;
+      else {
+        seen[p][i] = 1;
+        whole++;
+      }
+      if (i !== next[p]) outOfOrder++;
+      next[p] = i + 1;
+      return;
+    }
+  }
+  if (isOwn(buf, s, end)) return void ownLines++;
+  mixed++;
+  if (!firstMixed) firstMixed = buf.toString('latin1', s, Math.min(end, s + 140));
 }
 
 process.stdin.on('data', (chunk) => {
-  if (t0 === 0n) t0 = process.hrtime.bigint(); // from the first byte: start-up is not throughput
+  tChunk = tLast = process.hrtime.bigint();
+  bytes += chunk.length;
   let buf = chunk;
   if (partial) {
     buf = Buffer.concat([partial, chunk]);
@@ -40,19 +74,25 @@ process.stdin.on('data', (chunk) => {
     check(buf, s, nl);
     s = nl + 1;
   }
-  if (s < buf.length) partial = buf.subarray(s);
+  if (s < buf.length) partial = Buffer.from(buf.subarray(s));
+  quiet.refresh();
+  if (whole === programs * expected && stopWhenComplete) finish();
 });
 
+// With --until-complete (supervisord): the verdict as soon as every line arrived.
+const stopWhenComplete = process.argv.includes('--until-complete');
 let done = false;
 function finish() {
   if (done) return;
   done = true;
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  process.stdout.write(JSON.stringify({ lines: received, lost: programs * expected - received, mixed, seconds }) + '\n');
-  // Everything arrived (supervisord never exits on its own): leave now.
-  if (received === programs * expected) process.exit(0);
+  if (partial) {
+    mixed++; // a last line without '\n'
+    if (!firstMixed) firstMixed = partial.toString('latin1', 0, 140);
+  }
+  const seconds = t0 ? Number(tLast - t0) / 1e9 : 0;
+  const lost = programs * expected - whole;
+  process.stdout.write(JSON.stringify({ bytes, whole, lost, mixed, duplicate, outOfOrder, ownLines, seconds, firstMixed }) + '\n');
+  process.exit(0);
 }
 process.stdin.on('end', finish);
-// A contender that loses lines and keeps running (supervisord) gets its verdict after 3 s of quiet.
 const quiet = setTimeout(finish, 3000);
-process.stdin.on('data', () => quiet.refresh());
