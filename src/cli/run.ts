@@ -75,6 +75,8 @@ export async function run(file: string | undefined): Promise<number> {
   process.off('SIGUSR2', reopenLogs);
   removeFailsafe();
   reaper.stop();
-  await output.close();
+  // A log reader that never reads again must not keep a finished ringmaster (and `docker stop`)
+  // waiting: what cannot be written within this bound is given up.
+  await Promise.race([output.close(), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
   return code;
 }
