@@ -299,6 +299,22 @@ describe('§3 partial lines', () => {
     assert.ok(!process.getActiveResourcesInfo().includes('Timeout'), `${process.getActiveResourcesInfo()}`);
   });
 
+  it('attach resolves at once for a pipe that ended or was destroyed before it was attached', async () => {
+    const o = createOutput({ stdout: new Recorder(), stderr: new Recorder() });
+    const ended = new PassThrough();
+    ended.end();
+    ended.resume();
+    await new Promise((r) => ended.once('end', r));
+    const destroyed = new PassThrough();
+    destroyed.destroy();
+    await sleep(10);
+    const bounded = (p: Promise<void>) => Promise.race([p.then(() => 'resolved'), sleep(1000).then(() => 'hung')]);
+    assert.equal(await bounded(o.attach('p', 'stdout', ended)), 'resolved', 'already ended');
+    assert.equal(await bounded(o.attach('p', 'stderr', destroyed)), 'resolved', 'already destroyed');
+    assert.equal(await bounded(o.settle(5000)), 'resolved', 'settle');
+    await o.close();
+  });
+
   it('close() writes the partial line of a pipe that is still open, and resolves once it reached the sink', async () => {
     const out = new Recorder();
     const o = createOutput({ stdout: out, stderr: new Recorder(), idleFlushMs: 60_000 });

@@ -102,7 +102,10 @@ class Sink {
     });
   }
 
-  /** Stop listening to the stream (close of the Output). */
+  /**
+   * Stop listening to the stream (close of the Output). The 'error' listener stays on purpose:
+   * an EPIPE on process.stdout after close() would otherwise crash ringmaster while it exits.
+   */
   detach(): void {
     this.stream.off('drain', this.onDrain);
     this.stream.off('close', this.onGone);
@@ -248,6 +251,9 @@ export function createOutput(opts: OutputOptions): Output {
         stream.on('end', finish);
         stream.on('close', finish);
         stream.on('error', finish);
+        // A pipe that ended or was destroyed before attach (a program gone at once) emits neither
+        // 'end' nor 'close' again: without this, attach and settle() would wait forever.
+        if (stream.readableEnded || stream.destroyed) finish();
       });
     },
 
