@@ -1,37 +1,15 @@
 // Unit tests of the config loader (SPEC §1–2) on real temp files.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config';
 import { parseEnvFile } from '../src/config/envfile';
 import { interpolate } from '../src/config/interpolate';
 import { shellSplit } from '../src/config/shellwords';
-import { ConfigError, formatProblem } from '../src/config/types';
 import { parseDuration, parseSize } from '../src/config/units';
 import { resolveUser } from '../src/config/users';
+import { dir, problems, write } from './support/config-files';
 
-function dir(): string {
-  return mkdtempSync(path.join(tmpdir(), 'rm-config-'));
-}
-
-function write(d: string, name: string, text: string): string {
-  const file = path.join(d, name);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, text);
-  return file;
-}
-
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems.map(formatProblem);
-    throw err;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 const load = (file: string, env: NodeJS.ProcessEnv = {}) => loadConfig({ file, env, cwd: path.dirname(file) });
 

@@ -1,37 +1,18 @@
 // More of the config contract (SPEC §1–2), on real temp files: the finer rules of sources,
 // overrides, interpolation, program keys, groups and users.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config';
 import { parseEnvFile } from '../src/config/envfile';
 import { interpolate } from '../src/config/interpolate';
 import { shellSplit } from '../src/config/shellwords';
-import { ConfigError, formatProblem, type Config } from '../src/config/types';
+import type { Config } from '../src/config/types';
 import { resolveUser } from '../src/config/users';
+import { dir as tempConfigDir, problems, write } from './support/config-files';
 
-function dir(): string {
-  return mkdtempSync(path.join(tmpdir(), 'rm-config-rules-'));
-}
+const dir = () => tempConfigDir('rm-config-rules-');
 
-function write(d: string, name: string, text: string): string {
-  const file = path.join(d, name);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, text);
-  return file;
-}
-
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems.map(formatProblem);
-    throw err;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 /** A one-file config from lines; returns the file and a loader for it. */
 function config(lines: string[], extra: { env?: NodeJS.ProcessEnv; etcDir?: string } = {}) {
