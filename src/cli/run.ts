@@ -22,6 +22,7 @@ export function loadOrReport(file: string | undefined): Config | null {
 
 /** `ringmaster run`: supervise the config's programs until the exit policy or a signal ends it. */
 export async function run(file: string | undefined): Promise<number> {
+  const cwd = process.cwd();
   const config = loadOrReport(file);
   if (!config) return 2;
 
@@ -41,15 +42,35 @@ export async function run(file: string | undefined): Promise<number> {
     settleOutput: () => output.settle(2000),
   });
   output.setNames(supervisor.processes.map((p) => p.name));
+  supervisor.on('processes', () => output.setNames(supervisor.processes.map((p) => p.name)));
 
   reaper.onOrphanReaped((pid, status) => {
     log(`reaped unknown pid ${pid} (${status.signal !== null ? `signal ${status.signal}` : `exit status ${status.code}`})`);
     supervisor.onOrphanReaped();
   });
   reaper.start();
+  const readConfig = () => loadConfig({ file, env: process.env, cwd });
+  /** SIGHUP and supervisor.restart: apply what changed, or report a bad config and change nothing. */
+  const reload = async () => {
+    let next: Config;
+    try {
+      next = readConfig();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      for (const p of err.problems) log(`reload: ${formatProblem(p)}`);
+      log(`reload refused: ${err.problems.length} problem(s) in the config; nothing was changed`);
+      return;
+    }
+    if (supervisor.isShuttingDown) return;
+    log('reloading the config');
+    const diff = await supervisor.reload(next);
+    const said = (Object.entries(diff) as [string, string[]][]).filter(([, names]) => names.length > 0);
+    log(`reloaded: ${said.map(([what, names]) => `${what} ${names.join(', ')}`).join('; ') || 'nothing changed'}`);
+  };
   const removeSignals = installSignalHandlers(config.settings, {
     shutdown: (sig) => supervisor.shutdown(`received ${sig}, shutting down`),
     forward: (sig) => supervisor.forwardSignal(sig),
+    reload: () => void reload().catch((err: Error) => log(`reload failed: ${err.message}`)),
   });
   // SIGUSR2 also reopens the log files (after an external logrotate), as in Supervisor.
   const reopenLogs = () => output.reopenLogs();
@@ -60,6 +81,8 @@ export async function run(file: string | undefined): Promise<number> {
     supervisor,
     output,
     shutdown: () => supervisor.shutdown('shutdown asked for by ctl'),
+    readConfig,
+    reload,
   }, log);
   if (control.socketPath) serverUrl = `unix://${control.socketPath}`;
 
