@@ -1,5 +1,6 @@
 import { loadConfig } from '../config';
 import { ConfigError, formatProblem, type Config } from '../config/types';
+import { startHttpListener } from '../control/http-listener';
 import { startControlServer } from '../control/server';
 import { createOutput } from '../output/multiplexer';
 import { installFailsafe } from '../pid1/failsafe';
@@ -77,13 +78,16 @@ export async function run(file: string | undefined): Promise<number> {
   process.on('SIGUSR2', reopenLogs);
   const removeFailsafe = installFailsafe(() => supervisor.emergencyStop(), log);
 
-  const control = await startControlServer(settings.socket, {
+  const apiDeps = {
     supervisor,
     output,
     shutdown: () => supervisor.shutdown('shutdown asked for by ctl'),
     readConfig,
     reload,
-  }, log);
+  };
+  const control = await startControlServer(settings.socket, apiDeps, log);
+  const http = await startHttpListener(settings, apiDeps, log);
+  if (http.address) log(`listening on http://${http.address}${settings.httpUsername ? '' : ' (probes and /metrics only: no http_username)'}`);
   if (control.socketPath) serverUrl = `unix://${control.socketPath}`;
 
   log(`ringmaster ${process.pid === 1 ? 'as PID 1' : `pid ${process.pid}`}, ${supervisor.processes.length} processes from ${config.files.join(', ')}`);
@@ -92,7 +96,7 @@ export async function run(file: string | undefined): Promise<number> {
   supervisor.start();
   const code = await supervisor.finished;
   clearInterval(keepAlive);
-  await control.close();
+  await Promise.all([control.close(), http.close()]);
   log(`exiting with code ${code}`);
   removeSignals();
   process.off('SIGUSR2', reopenLogs);
