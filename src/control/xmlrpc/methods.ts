@@ -8,7 +8,7 @@ import { signalNumber } from '../../supervisor/exit-status';
 import type { Supervisor } from '../../supervisor/supervisor';
 import type { RpcStruct, RpcValue } from './codec';
 import { RpcFault } from './faults';
-import { forEach, isRunning, isSignallable, lookup, parseRpcSignal, processInfoStruct, signalOne, startOne, stopOne } from './process-calls';
+import { forEach, groupMembers, isRunning, isSignallable, lookup, parseRpcSignal, processInfoStruct, signalOne, startOne, stopOne } from './process-calls';
 
 export interface RpcDeps {
   supervisor: Supervisor;
@@ -245,7 +245,7 @@ export const SUPERVISOR_METHODS: Record<string, Method> = {
     returns: 'array',
     help: 'Start all processes in the group named \'name\'\n@param string name The group name\n@param boolean wait Wait for each process to be fully started\n@return array result An array of process status info structs',
     run(deps, [name, wait]) {
-      const { members } = lookup(deps.supervisor, `${str(name)}:*`);
+      const members = groupMembers(deps.supervisor, str(name));
       return forEach(members, (p) => !isRunning(p), (p) => startOne(deps.supervisor, p, bool(wait, true)));
     },
   },
@@ -273,7 +273,7 @@ export const SUPERVISOR_METHODS: Record<string, Method> = {
     returns: 'array',
     help: "Stop all processes in the process group named 'name'\n@param string name The group name\n@param boolean wait Wait for each process to be fully stopped\n@return array result An array of process status info structs",
     run(deps, [name, wait]) {
-      const { members } = lookup(deps.supervisor, `${str(name)}:*`);
+      const members = groupMembers(deps.supervisor, str(name));
       return forEach(members, (p) => (isRunning(p) || p.active) && p.state !== 'STOPPING', (p) => stopOne(p, bool(wait, true)));
     },
   },
@@ -302,7 +302,7 @@ export const SUPERVISOR_METHODS: Record<string, Method> = {
     returns: 'array',
     help: "Send a signal to all processes in the group named 'name'\n@param string name The group name\n@param string signal Signal to send, as name ('HUP') or number ('1')\n@return array",
     run(deps, [name, signal]) {
-      const { members } = lookup(deps.supervisor, `${str(name)}:*`);
+      const members = groupMembers(deps.supervisor, str(name));
       const sig = parseRpcSignal(signal as string);
       return forEach(members, isSignallable, (p) => signalOne(p, sig));
     },

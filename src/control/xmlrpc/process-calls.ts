@@ -23,6 +23,13 @@ export function lookup(sup: Supervisor, name: string): { group: string; members:
   return { group, members, process };
 }
 
+/** The processes of a group (the *ProcessGroup calls); BAD_NAME names the group. */
+export function groupMembers(sup: Supervisor, group: string): SupervisedProcess[] {
+  const members = sup.processes.filter((p) => p.spec.group === group);
+  if (members.length === 0) throw new RpcFault('BAD_NAME', group);
+  return members;
+}
+
 /** Supervisor checks the command before spawning: a missing one is NO_FILE, a bad one NOT_EXECUTABLE. */
 function checkCommand(p: SupervisedProcess): void {
   const program = p.spec.program;
