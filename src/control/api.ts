@@ -8,6 +8,7 @@ import { closeAfter, HttpError, readBody, sendJson as send } from './http-util';
 import { followInto, handleLogtail } from './logtail';
 import { readiness } from './readiness';
 import { handleRpc } from './xmlrpc/handler';
+import type { StateChange } from '../supervisor/supervisor';
 import type { RpcDeps } from './xmlrpc/methods';
 
 /** What the control server's handlers need: the same as the XML-RPC methods. */
@@ -109,6 +110,8 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ap
         return;
       case 'GET /v1/tail':
         return tail(url, res, deps);
+      case 'GET /v1/events':
+        return streamStateChanges(res, deps);
       default:
         throw new HttpError(404, `no such endpoint: ${route}`);
     }
@@ -144,6 +147,24 @@ function avail(deps: ApiDeps) {
     priority: p.priority,
     numprocs: p.numprocs,
   }));
+}
+
+/** A client this far behind is cut off rather than buffered for without bound. */
+const MAX_EVENT_BACKLOG = 1024 * 1024;
+
+/** Every state change from now on, one JSON object per line, until the client goes away. */
+function streamStateChanges(res: ServerResponse, deps: ApiDeps): void {
+  res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+  const onState = ({ process: p, from, to }: StateChange) => {
+    if (res.writableLength > MAX_EVENT_BACKLOG) return void res.destroy();
+    res.write(
+      `${JSON.stringify({ time: new Date().toISOString(), name: p.name, group: p.spec.group, namespec: p.spec.namespec, from, to, pid: p.pid, exitstatus: p.lastExit ? p.exitCode() : null })}\n`,
+    );
+  };
+  deps.supervisor.on('state', onState);
+  res.on('close', () => deps.supervisor.off('state', onState));
+  // Headers now, so a client knows it is subscribed before the first change.
+  res.flushHeaders();
 }
 
 /** The recent output of one process; with follow=1, a stream of what it prints next. */
