@@ -4,7 +4,7 @@ import pidusage from 'pidusage';
 import type { StreamName } from '../output/types';
 import { processInfo, resolveNames, signalProcess, startProcess, stopProcess, type Outcome } from '../supervisor/commands';
 import { ConfigError } from '../config/types';
-import { closeAfter, HttpError, readBody, sendJson as send } from './http-util';
+import { closeAfter, discardBody, HttpError, readBody, sendJson as send } from './http-util';
 import { followInto, handleLogtail } from './logtail';
 import { readiness } from './readiness';
 import { handleRpc } from './xmlrpc/handler';
@@ -133,6 +133,7 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ap
   } catch (err) {
     closeAfter(res);
     if (res.headersSent) return void res.destroy();
+    if (err instanceof HttpError && err.status === 413) await discardBody(req);
     if (err instanceof HttpError) return send(res, err.status, { error: err.message });
     return send(res, 500, { error: (err as Error).message });
   }

@@ -41,6 +41,23 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
+/**
+ * Read and drop the rest of a refused body (bounded in time), so a client that sends the whole
+ * body before reading, as Python's xmlrpc.client does, gets the 413 and not a broken pipe.
+ */
+export function discardBody(req: IncomingMessage, maxMs = 5000): Promise<void> {
+  if (req.complete || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(done, maxMs);
+    req.on('end', done).on('close', done).on('error', done);
+    req.resume();
+  });
+}
+
 /** After an error answer, a request body that was not read must not be parsed as the next request. */
 export function closeAfter(res: ServerResponse): void {
   res.shouldKeepAlive = false;
