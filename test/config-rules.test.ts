@@ -271,10 +271,6 @@ describe('§2 program keys', () => {
     assert.deepEqual(problems(() => load()), [`${file}:1:28: programs.p.zzzzzz: unknown key "zzzzzz"`]);
   });
 
-  it('keys for features not built yet are refused with what they wait for', () => {
-    const { file, load } = config(['programs:', '  p:', '    command: x', '    depends_on: [db]']);
-    assert.deepEqual(problems(() => load()), [`${file}:4:5: programs.p.depends_on: not supported yet (planned: dependencies)`]);
-  });
 });
 
 describe('§2 settings', () => {
