@@ -18,7 +18,7 @@ describe('§2 depends_on', () => {
     const c = config([
       'programs:',
       '  db: {command: x, healthcheck: {tcp: "5432"}}',
-      '  migrate: {command: x}',
+      '  migrate: {command: x, startsecs: 0}',
       '  cache: {command: x}',
       '  web:',
       '    command: x',
@@ -35,6 +35,7 @@ describe('§2 depends_on', () => {
       'programs:',
       '  db: {command: x}',
       '  forever: {command: x, autorestart: true}',
+      '  slow: {command: x}',
       '  off: {command: x, disabled: true}',
       '  web:',
       '    command: x',
@@ -44,15 +45,16 @@ describe('§2 depends_on', () => {
       '  cron: {command: x, depends_on: {db: {condition: ready}}}',
       '  api:',
       '    command: x',
-      '    depends_on: {db: healthy, forever: completed, off: started}',
+      '    depends_on: {db: healthy, forever: completed, off: started, slow: completed}',
     ]);
     assert.deepEqual(problems(load), [
-      `${file}:8:7: programs.web.depends_on.dbb: no program named "dbb", did you mean "db"?`,
-      `${file}:9:7: programs.web.depends_on.web: a program cannot depend on itself`,
-      `${file}:10:51: programs.cron.depends_on.db.condition: expected started, healthy or completed, got "ready"`,
-      `${file}:13:18: programs.api.depends_on.db: condition healthy needs a healthcheck on "db"`,
-      `${file}:13:31: programs.api.depends_on.forever: condition completed: "forever" has autorestart: true and never completes`,
-      `${file}:13:51: programs.api.depends_on.off: "off" is disabled: it would wait forever`,
+      `${file}:14:65: programs.api.depends_on.slow: condition completed needs startsecs: 0 on "slow" (an exit within startsecs is a failed start)`,
+      `${file}:9:7: programs.web.depends_on.dbb: no program named "dbb", did you mean "db"?`,
+      `${file}:10:7: programs.web.depends_on.web: a program cannot depend on itself`,
+      `${file}:11:51: programs.cron.depends_on.db.condition: expected started, healthy or completed, got "ready"`,
+      `${file}:14:18: programs.api.depends_on.db: condition healthy needs a healthcheck on "db"`,
+      `${file}:14:31: programs.api.depends_on.forever: condition completed: "forever" has autorestart: true and never completes`,
+      `${file}:14:51: programs.api.depends_on.off: "off" is disabled: it would wait forever`,
     ].sort((a, b) => Number(a.split(':')[1]) - Number(b.split(':')[1]) || Number(a.split(':')[2]) - Number(b.split(':')[2])));
   });
 

@@ -132,7 +132,8 @@ function readProbe(r: ValueReader, kind: (typeof PROBE_KEYS)[number], node: Node
 /**
  * Rules across programs: every name exists (all names known to the config, also those with
  * problems of their own), no cycles, `healthy` only on a program with a healthcheck, `completed`
- * only on a program that can end without being restarted, nothing waits for a disabled program.
+ * only on a program that can end without being restarted (startsecs 0: a one-shot), nothing waits
+ * for a disabled program.
  */
 export function checkDependencies(programs: readonly ProgramConfig[], allNames: ReadonlySet<string>, problems: ConfigProblem[]): void {
   const byName = new Map(programs.map((p) => [p.name, p]));
@@ -151,6 +152,9 @@ export function checkDependencies(programs: readonly ProgramConfig[], allNames: 
         else if (d.condition === 'healthy' && !target.healthcheck) fail(d, path, `condition healthy needs a healthcheck on "${d.program}"`);
         else if (d.condition === 'completed' && target.autorestart === true) {
           fail(d, path, `condition completed: "${d.program}" has autorestart: true and never completes`);
+        } else if (d.condition === 'completed' && target.startsecsMs > 0) {
+          // Supervisor counts an exit within startsecs as a failed start, whatever its code.
+          fail(d, path, `condition completed needs startsecs: 0 on "${d.program}" (an exit within startsecs is a failed start)`);
         }
       }
     }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseSignal } from '../signal-util';
-import pidusage from 'pidusage';
+import { METRICS_CONTENT_TYPE, renderMetrics } from '../health/metrics';
+import { sampleUsage } from '../health/usage';
 import type { Output, StreamName } from '../output/types';
 import { processInfo, resolveNames, signalProcess, startProcess, stopProcess, type Outcome } from '../supervisor/commands';
 import type { Supervisor } from '../supervisor/supervisor';
@@ -56,17 +57,6 @@ function names(body: Record<string, unknown>): string[] {
   return n as string[];
 }
 
-/** CPU and memory of running processes, sampled now (pidusage reads /proc). */
-async function usage(pids: number[]): Promise<Record<number, { cpu: number; memory: number }>> {
-  const live = pids.filter((p) => p > 0);
-  if (live.length === 0) return {};
-  try {
-    return await pidusage(live);
-  } catch {
-    return {};
-  }
-}
-
 /**
  * The JSON API under /v1/ (SPEC §6) and the probes. Every request is validated before anything
  * changes: a bad name or body answers 4xx and touches nothing.
@@ -83,13 +73,29 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ap
         const r = readiness(supervisor);
         return send(res, r.ready ? 200 : 503, r);
       }
+      case 'GET /metrics': {
+        const text = await renderMetrics(supervisor, readiness(supervisor).ready);
+        res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+        return void res.end(text);
+      }
       case 'GET /v1/status': {
-        const infos = supervisor.processes.map(processInfo);
-        const use = await usage(infos.map((i) => i.pid));
+        const processes = [...supervisor.processes];
+        const use = await sampleUsage(processes.map((p) => p.pid));
         return send(res, 200, {
           state: supervisor.isShuttingDown ? 'SHUTDOWN' : 'RUNNING',
           pid: process.pid,
-          processes: infos.map((i) => ({ ...i, cpu: use[i.pid]?.cpu ?? null, memory: use[i.pid]?.memory ?? null })),
+          processes: processes.map((p) => {
+            const info = processInfo(p);
+            const u = use.get(p.pid);
+            const h = supervisor.healthOf(p);
+            return {
+              ...info,
+              cpu: u?.cpuPercent ?? null,
+              memory: u?.memoryBytes ?? null,
+              health: h ? { status: h.status, failures: h.failures, output: h.output, since: Math.floor(h.since / 1000) } : null,
+              waiting: supervisor.waitingReason(p),
+            };
+          }),
         });
       }
       case 'POST /v1/start':

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { LogFileConfig } from '../output/logfile';
 import type { Output } from '../output/types';
-import { spawnProcess } from '../pid1/spawn';
+import { spawnProcess, type SpawnedChild } from '../pid1/spawn';
 import { resolveUser } from '../config/users';
 import type { ProcessSpec, StartedChild } from './process';
 
@@ -68,4 +68,27 @@ function logFile(spec: ProcessSpec, stream: 'stdout' | 'stderr', opts: LaunchOpt
   if (!file) return undefined;
   const target = file.path === 'AUTO' ? path.join(opts.logdir ?? '/var/log/ringmaster', `${spec.name}-${stream}.log`) : file.path;
   return { path: target, maxBytes: file.maxBytes, backups: file.backups, stripAnsi: program.stripAnsi };
+}
+
+/**
+ * Start a healthcheck command of a process the way the process itself is started: its user,
+ * directory, umask and environment, in its own process group (so a timeout kills all of it),
+ * stdout and stderr on one pipe that the check keeps the end of. The Reaper reaps it.
+ */
+export function launchCheck(spec: ProcessSpec, argv: string[], opts: LaunchOptions): SpawnedChild {
+  const program = spec.program;
+  const user = program.user ? resolveUser(program.user) : undefined;
+  return spawnProcess({
+    argv,
+    env: programEnv(spec, opts, user),
+    cwd: program.directory,
+    uid: user?.uid,
+    gid: user?.gid,
+    groups: user?.groups,
+    umask: program.umask,
+    pgroup: 'pgroup',
+    stdin: 'null',
+    stdout: 'pipe',
+    stderr: 'stdout',
+  });
 }
