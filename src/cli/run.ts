@@ -39,7 +39,7 @@ export async function run(file: string | undefined): Promise<number> {
   const supervisor = new Supervisor(config, { launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl }),
     log,
     settleOutput: () => output.settle(2000),
-    spawnCheck: (spec, argv) => launchCheck(spec, argv, { output, serverUrl }),
+    spawnCheck: (spec, argv, capture) => launchCheck(spec, argv, capture, { output, serverUrl }),
     observeOutput: (name, observer) => output.observe(name, observer),
   });
   output.setNames(supervisor.processes.map((p) => p.name));

@@ -33,6 +33,7 @@ export async function renderMetrics(sup: Supervisor, ready: boolean): Promise<st
   const memory = new Family('ringmaster_process_resident_memory_bytes', 'gauge', 'Resident memory of the running process (its leader).');
   const started = new Family('ringmaster_process_start_time_seconds', 'gauge', 'Start time of the running process since the Unix epoch.');
   const health = new Family('ringmaster_process_health', 'gauge', 'Health of a process with a healthcheck (1 for the current status).');
+  const checks = new Family('ringmaster_process_health_checks_total', 'counter', 'Healthcheck probes completed since the process last started.');
   for (const p of processes) {
     const base = `process="${label(p.spec.namespec)}",group="${label(p.spec.group)}"`;
     for (const s of STATES) state.add('ringmaster_process_state', `${base},state="${s}"`, p.state === s ? 1 : 0);
@@ -45,8 +46,9 @@ export async function renderMetrics(sup: Supervisor, ready: boolean): Promise<st
     }
     const h = sup.healthOf(p);
     if (h) for (const s of HEALTH) health.add('ringmaster_process_health', `${base},status="${s}"`, h.status === s ? 1 : 0);
+    if (h) checks.add('ringmaster_process_health_checks_total', base, h.checks);
   }
   const readyz = new Family('ringmaster_ready', 'gauge', 'Whether /readyz answers 200 (1) or 503 (0).');
   readyz.lines.push(`ringmaster_ready ${ready ? 1 : 0}`);
-  return [state, restarts, cpu, memory, started, health, readyz].map((f) => f.lines.join('\n')).join('\n') + '\n';
+  return [state, restarts, cpu, memory, started, health, checks, readyz].map((f) => f.lines.join('\n')).join('\n') + '\n';
 }

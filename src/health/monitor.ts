@@ -21,6 +21,8 @@ export interface HealthState {
   passedOnce: boolean;
   /** What the last probe saw. */
   output: string;
+  /** Probes completed in this run. */
+  checks: number;
 }
 
 export interface HealthChange {
@@ -31,8 +33,11 @@ export interface HealthChange {
 }
 
 export interface HealthMonitorDeps {
-  /** Start a check command as the program (its user, directory, environment), own process group. */
-  spawnCheck?(spec: ProcessSpec, argv: string[]): CheckChild;
+  /**
+   * Start a check command as the program (its user, directory, environment), own process group;
+   * its output on a pipe only with `capture`.
+   */
+  spawnCheck?(spec: ProcessSpec, argv: string[], capture: boolean): CheckChild;
   /** Watch a process's output (for `log` checks). */
   observeOutput?(name: string, observer: OutputObserver): () => void;
   now?: () => number;
@@ -59,7 +64,7 @@ class Checker {
     private readonly onChange: (from: HealthStatus, state: HealthState) => void,
   ) {
     this.begun = now();
-    this.state = { status: 'starting', since: this.begun, failures: 0, passedOnce: false, output: '' };
+    this.state = { status: 'starting', since: this.begun, failures: 0, passedOnce: false, output: '', checks: 0 };
   }
 
   start(): void {
@@ -123,7 +128,10 @@ class Checker {
       case 'exec': {
         const spawn = this.deps.spawnCheck;
         if (!spawn) return Promise.resolve({ ok: false, output: 'exec checks are not available here' });
-        return execProbe(() => spawn(this.process.spec, probe.argv), timeoutMs, signal);
+        // A healthy program's checks (the steady state) write to /dev/null: a pipe costs about as
+        // much as the spawn. Once one fails, their output is kept, to show why.
+        const capture = this.state.status !== 'healthy' || this.state.failures > 0;
+        return execProbe(() => spawn(this.process.spec, probe.argv, capture), timeoutMs, signal);
       }
       case 'http':
         return httpProbe(probe.url, timeoutMs, signal);
@@ -136,6 +144,7 @@ class Checker {
 
   private record(result: ProbeResult): void {
     const s = this.state;
+    s.checks++;
     if (result.ok) {
       s.failures = 0;
       s.passedOnce = true;

@@ -1,6 +1,5 @@
 // CPU and memory of programs, sampled when asked (a /metrics scrape, `ctl status`): no timer.
-import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import pidusage from 'pidusage';
 
 export interface Usage {
@@ -14,12 +13,26 @@ export interface Usage {
 
 /**
  * Linux's USER_HZ, the unit of /proc/PID/stat times: fixed at 100 in the user ABI on every
- * architecture (sysconf(_SC_CLK_TCK) returns it). pidusage asks `getconf` for it through
- * /bin/sh, which a distroless image does not have (it then prints an error on our stderr and
- * guesses the page size too): on Linux we read /proc ourselves and need neither.
+ * architecture (sysconf(_SC_CLK_TCK) returns it). pidusage asks `getconf` for it and for the page
+ * size through /bin/sh, which a distroless image does not have (it then prints an error on our
+ * stderr and guesses the page size): on Linux we read /proc ourselves and need neither.
  */
 const CLK_TCK = 100;
 const HAS_PROC = existsSync('/proc/self/stat');
+const PAGE_SIZE = HAS_PROC ? pageSize() : 4096;
+
+/** AT_PAGESZ from our own auxiliary vector: the kernel's page size, exact (4K, 16K or 64K). */
+function pageSize(): number {
+  try {
+    const auxv = readFileSync('/proc/self/auxv');
+    for (let i = 0; i + 16 <= auxv.length; i += 16) {
+      if (auxv.readBigUInt64LE(i) === 6n) return Number(auxv.readBigUInt64LE(i + 8)); // AT_PAGESZ
+    }
+  } catch {
+    // unreadable: the common size
+  }
+  return 4096;
+}
 
 interface Previous {
   ticks: number;
@@ -30,6 +43,7 @@ interface Previous {
 const previous = new Map<number, Previous>();
 /** A pid not sampled for this long is forgotten (the history stays bounded). */
 const FORGET_MS = 10 * 60_000;
+const buffer = Buffer.alloc(4096);
 
 /** Usage of each live pid; a pid that is gone (or unreadable) is left out. */
 export async function sampleUsage(pids: readonly number[]): Promise<Map<number, Usage>> {
@@ -38,28 +52,39 @@ export async function sampleUsage(pids: readonly number[]): Promise<Map<number, 
   if (live.length === 0) return out;
   if (!HAS_PROC) return samplePidusage(live);
   const now = Date.now();
-  const uptime = await readFile('/proc/uptime', 'latin1').then((t) => parseFloat(t), () => 0);
-  await Promise.all(live.map(async (pid) => {
-    const u = await readProc(pid, uptime, now);
+  // /proc files are made on read, from memory: one synchronous read of each stat file into a
+  // reused buffer costs ~20 µs, far less than readFile's trips through libuv's thread pool
+  // (a scrape of 100 programs stays around 2 ms).
+  const uptime = parseFloat(readProcFile('/proc/uptime') ?? '0');
+  for (const pid of live) {
+    const u = readProc(pid, uptime, now);
     if (u) out.set(pid, u);
-  }));
+  }
   for (const [pid, p] of previous) if (now - p.at > FORGET_MS) previous.delete(pid);
   return out;
 }
 
-async function readProc(pid: number, uptimeSeconds: number, now: number): Promise<Usage | undefined> {
-  let stat: string;
-  let status: string;
+function readProcFile(file: string): string | undefined {
+  let fd = -1;
   try {
-    [stat, status] = await Promise.all([readFile(`/proc/${pid}/stat`, 'latin1'), readFile(`/proc/${pid}/status`, 'latin1')]);
+    fd = openSync(file, 'r');
+    const n = readSync(fd, buffer, 0, buffer.length, 0);
+    return buffer.toString('latin1', 0, n);
   } catch {
-    return undefined; // it exited meanwhile
+    return undefined; // the process exited meanwhile
+  } finally {
+    if (fd >= 0) closeSync(fd);
   }
-  // Fields after the last ')' (the command name may hold spaces and parens): state is field 3.
+}
+
+function readProc(pid: number, uptimeSeconds: number, now: number): Usage | undefined {
+  const stat = readProcFile(`/proc/${pid}/stat`);
+  if (stat === undefined) return undefined;
+  // Fields after the last ')' (the command name may hold spaces and parens), from field 3 (state).
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(f[11]) + Number(f[12]); // utime + stime
   const start = Number(f[19]);
-  const rss = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  const rssPages = Number(f[21]);
   const prev = previous.get(pid);
   let cpuPercent: number;
   if (prev && prev.start === start && now > prev.at) cpuPercent = ((ticks - prev.ticks) / CLK_TCK / ((now - prev.at) / 1000)) * 100;
@@ -68,7 +93,7 @@ async function readProc(pid: number, uptimeSeconds: number, now: number): Promis
     cpuPercent = lived > 0 ? (ticks / CLK_TCK / lived) * 100 : 0;
   }
   previous.set(pid, { ticks, start, at: now });
-  return { cpuPercent: Math.max(0, cpuPercent), cpuSeconds: ticks / CLK_TCK, memoryBytes: rss ? Number(rss[1]) * 1024 : 0 };
+  return { cpuPercent: Math.max(0, cpuPercent), cpuSeconds: ticks / CLK_TCK, memoryBytes: rssPages * PAGE_SIZE };
 }
 
 /** Where there is no /proc (a developer's macOS): pidusage and its `ps`. */

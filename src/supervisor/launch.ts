@@ -70,17 +70,27 @@ function logFile(spec: ProcessSpec, stream: 'stdout' | 'stderr', opts: LaunchOpt
   return { path: target, maxBytes: file.maxBytes, backups: file.backups, stripAnsi: program.stripAnsi };
 }
 
+/** The environment of a process's checks, made once per process (checks run every few seconds). */
+const checkEnvs = new WeakMap<ProcessSpec, { serverUrl?: string; env: Record<string, string>; user?: ReturnType<typeof resolveUser> }>();
+
 /**
  * Start a healthcheck command of a process the way the process itself is started: its user,
- * directory, umask and environment, in its own process group (so a timeout kills all of it),
- * stdout and stderr on one pipe that the check keeps the end of. The Reaper reaps it.
+ * directory, umask and environment, in its own process group (so a timeout kills all of it).
+ * With `capture`, stdout and stderr share one pipe the check reads; else both go to /dev/null.
+ * The Reaper reaps it.
  */
-export function launchCheck(spec: ProcessSpec, argv: string[], opts: LaunchOptions): SpawnedChild {
+export function launchCheck(spec: ProcessSpec, argv: string[], capture: boolean, opts: LaunchOptions): SpawnedChild {
   const program = spec.program;
-  const user = program.user ? resolveUser(program.user) : undefined;
+  let cached = checkEnvs.get(spec);
+  if (!cached || cached.serverUrl !== opts.serverUrl) {
+    const user = program.user ? resolveUser(program.user) : undefined;
+    cached = { serverUrl: opts.serverUrl, env: programEnv(spec, opts, user), user };
+    checkEnvs.set(spec, cached);
+  }
+  const user = cached.user;
   return spawnProcess({
     argv,
-    env: programEnv(spec, opts, user),
+    env: cached.env,
     cwd: program.directory,
     uid: user?.uid,
     gid: user?.gid,
@@ -88,7 +98,7 @@ export function launchCheck(spec: ProcessSpec, argv: string[], opts: LaunchOptio
     umask: program.umask,
     pgroup: 'pgroup',
     stdin: 'null',
-    stdout: 'pipe',
-    stderr: 'stdout',
+    stdout: capture ? 'pipe' : 'null',
+    stderr: capture ? 'stdout' : 'null',
   });
 }
