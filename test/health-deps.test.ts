@@ -170,6 +170,32 @@ programs:
   });
 });
 
+describe('§2 exec healthchecks run as the program', () => {
+  it('with its user, directory and environment', { skip: process.getuid?.() !== 0 ? 'needs root to switch users' : undefined }, async () => {
+    const dir = tempDir('rm-check-user-');
+    // The check passes only as uid 65534 in /tmp with the program's own variable.
+    const check = 'test "$(id -u)" = 65534 && test "$(pwd)" = /tmp && test "$CHECK_VAR" = from-program';
+    const rm = new Ringmaster({ args: ['-c', writeConfig(`
+settings: {socket: ${path.join(dir, 'rm.sock')}}
+programs:
+  app:
+    command: sleep 1000
+    user: nobody
+    directory: /tmp
+    environment: {CHECK_VAR: from-program}
+    startsecs: 0
+    healthcheck: {exec: ["sh", "-c", ${JSON.stringify(check)}], interval: 100ms, retries: 1}
+`, dir)] });
+    try {
+      await rm.waitFor(/app is (healthy|unhealthy)/);
+      assert.match(rm.stdout, /app is healthy/);
+    } finally {
+      rm.kill();
+      await rm.exited;
+    }
+  });
+});
+
 describe('§2 depends_on {condition: completed}: a migration gates the app', () => {
   it('a migration that exits 0 lets the app start; /readyz counts the finished migration as ready', async () => {
     const dir = tempDir('rm-migrate-');
