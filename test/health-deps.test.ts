@@ -333,7 +333,7 @@ describe('§6 /readyz and /metrics', () => {
     const dir = tempDir('rm-readyz-');
     const socket = path.join(dir, 'rm.sock');
     const port = await freePort();
-    const server = `setTimeout(() => require('net').createServer((c) => c.end()).listen(${port}, '127.0.0.1'), 1000)`;
+    const server = `setTimeout(() => require('net').createServer((c) => c.end()).listen(${port}, '127.0.0.1'), 2500)`;
     const rm = new Ringmaster({ args: ['-c', writeConfig(`
 settings: {socket: ${socket}}
 programs:
