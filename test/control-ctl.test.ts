@@ -5,21 +5,8 @@ import { existsSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ctl } from './support/ctl';
 import { BUNDLE, Ringmaster, tempDir, writeConfig } from './support/ringmaster';
-
-function ctl(socket: string, ...args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BUNDLE, 'ctl', '-s', socket, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, out });
-    });
-  });
-}
 
 function http(socket: string, method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -119,6 +106,40 @@ programs:
     assert.equal((await http(socket, 'GET', '/readyz')).status, 200);
     const ok = spawn(process.execPath, [BUNDLE, 'healthcheck'], { env: { ...process.env, RINGMASTER_SOCKET: socket }, stdio: 'ignore' });
     assert.equal(await new Promise((res) => ok.on('close', res)), 0);
+  });
+
+  it('GET /v1/events streams every state change as a JSON line', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    let buffered = '';
+    const req = request({ socketPath: socket, path: '/v1/events' });
+    const subscribed = new Promise<void>((resolve, reject) => {
+      req.on('response', (res) => {
+        assert.equal(res.headers['content-type'], 'application/x-ndjson');
+        res.setEncoding('utf8').on('data', (d: string) => {
+          buffered += d;
+          const parts = buffered.split('\n');
+          buffered = parts.pop()!;
+          for (const p of parts) lines.push(JSON.parse(p));
+        });
+        resolve();
+      });
+      req.on('error', reject);
+    });
+    req.end();
+    await subscribed;
+    try {
+      await ctl(socket, 'restart', 'manual');
+      const until = Date.now() + 10_000;
+      while (lines.filter((l) => l.name === 'manual').length < 4 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      const manual = lines.filter((l) => l.name === 'manual').map((l) => `${l.from}>${l.to}`);
+      assert.deepEqual(manual, ['RUNNING>STOPPING', 'STOPPING>STOPPED', 'STOPPED>STARTING', 'STARTING>RUNNING']);
+      const running = lines.find((l) => l.name === 'manual' && l.to === 'RUNNING')!;
+      assert.equal(running.group, 'manual');
+      assert.ok((running.pid as number) > 0);
+      assert.match(running.time as string, /^\d{4}-\d\d-\d\dT/);
+    } finally {
+      req.destroy();
+    }
   });
 
   it('shutdown stops everything, exits 0 and removes the socket', async () => {

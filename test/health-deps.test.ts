@@ -365,7 +365,12 @@ programs:
     const rm = new Ringmaster({ args: ['-c', writeConfig(`
 settings: {socket: ${socket}}
 programs:
-  web: {command: [${NODE}, "-e", "const a = []; for (let i = 0; i < 2e6; i++) a.push(i); setInterval(() => {}, 1000)"], startsecs: 0, healthcheck: {exec: "true", interval: 200ms}}
+  web:
+    command: [${NODE}, "-e", "const a = []; for (let i = 0; i < 2e6; i++) a.push(i); require('fs').writeFileSync('built', ''); setInterval(() => a.length, 1000)"]
+    directory: ${dir}
+    startsecs: 0
+    # Healthy once the array is built: the figures below are read after that.
+    healthcheck: {exec: "test -f built", interval: 200ms}
   worker: {command: sleep 1000, numprocs: 2, startsecs: 0}
   once: {command: "true", startsecs: 0, autorestart: false}
   off: {command: sleep 1000, autostart: false}
@@ -375,6 +380,7 @@ groups:
     try {
       await rm.waitFor(/web is healthy/);
       await rm.waitFor(/worker_01 entered RUNNING/);
+      await rm.waitFor(/exited: once/);
       const r = await httpUnix(socket, 'GET', '/metrics');
       assert.equal(r.status, 200);
       assert.equal(r.type, 'text/plain; version=0.0.4; charset=utf-8');
@@ -403,7 +409,7 @@ groups:
       const web = (await statusOf(socket, 'web'));
       assert.equal(value('ringmaster_process_restarts_total', 'web'), 0);
       // The node program built a 2e6-element array: tens of MB resident, some CPU spent.
-      assert.ok(value('ringmaster_process_resident_memory_bytes', 'web')! > 20 * 1024 * 1024);
+      assert.ok(value('ringmaster_process_resident_memory_bytes', 'web')! > 20 * 1024 * 1024, r.body);
       const cpu = value('ringmaster_process_cpu_seconds_total', 'web')!;
       assert.ok(cpu > 0 && cpu < 60, `cpu ${cpu}`);
       const started = value('ringmaster_process_start_time_seconds', 'web')!;

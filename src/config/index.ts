@@ -7,6 +7,7 @@ import { ConfigError, type Config, type ConfigProblem, type GroupConfig, type Pr
 import { ValueReader, closest, describe } from './values';
 
 const TOP_KEYS = ['settings', 'programs', 'groups', 'include'];
+const VERBATIM_SETTINGS = new Set(['socket', 'logdir', 'http', 'http_username', 'http_password']);
 
 interface Entry {
   reader: ValueReader;
@@ -55,6 +56,13 @@ export function loadConfig(opts: SourceOptions): Config {
   const settings: Settings = structuredClone(DEFAULT_SETTINGS);
   for (const [name, e] of settingEntries) applySetting(e.reader, name, e.key, e.value, settings);
   applyEnvOverrides(opts, settings, problems);
+  if ((settings.httpUsername === undefined) !== (settings.httpPassword === undefined)) {
+    const missing = settings.httpUsername === undefined ? 'http_username' : 'http_password';
+    const e = settingEntries.get('http_username') ?? settingEntries.get('http_password');
+    const message = `http_username and http_password go together: ${missing} is missing`;
+    if (e) e.reader.fail(e.key, `settings.${missing}`, message);
+    else problems.push({ file: `env:RINGMASTER_${missing.toUpperCase()}`, line: 1, col: 1, path: `settings.${missing}`, message });
+  }
 
   const programs: ProgramConfig[] = [];
   for (const [name, e] of programEntries) {
@@ -87,8 +95,10 @@ function mapPairs(node: Node): Array<{ name: string; key: Node; value: Node }> {
 function applyEnvOverrides(opts: SourceOptions, settings: Settings, problems: ConfigProblem[]): void {
   for (const key of [...SETTINGS_KEYS, ...Object.keys(SETTINGS_LATER)]) {
     const variable = `RINGMASTER_${key.toUpperCase()}`;
-    const text = opts.env[variable];
-    if (text === undefined) continue;
+    const given = opts.env[variable];
+    if (given === undefined) continue;
+    // A password like `{SHA}ab12…` or a path is text, not YAML: taken as written.
+    const text = VERBATIM_SETTINGS.has(key) ? JSON.stringify(given) : given;
     const source = new EnvSource(variable, text, opts.cwd);
     const syntax = source.syntaxProblems();
     if (syntax.length > 0) {
