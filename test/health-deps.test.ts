@@ -1,7 +1,7 @@
 // SPEC §2 depends_on and healthcheck, §4 shutdown order, §6 /readyz and /metrics, end to end on
 // the built dist/ringmaster.cjs with real programs, real check commands and real sockets.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -424,6 +424,59 @@ groups:
       await sleep(100);
       const again = parsePrometheus((await httpUnix(socket, 'GET', '/metrics')).body);
       assert.ok(again.get('ringmaster_process_cpu_seconds_total')!.samples.find((s) => s.labels.process === 'web')!.value >= cpu);
+    } finally {
+      rm.kill();
+      await rm.exited;
+    }
+  });
+});
+
+describe('§6 the settings.http listener and reload with health', () => {
+  it('/metrics, /readyz and /healthz answer on settings.http without credentials; the API does not', async () => {
+    const dir = tempDir('rm-http-metrics-');
+    const port = await freePort();
+    const rm = new Ringmaster({ args: ['-c', writeConfig(`
+settings: {socket: ${path.join(dir, 'rm.sock')}, http: "127.0.0.1:${port}", http_username: admin, http_password: secret}
+programs:
+  web: {command: sleep 1000, startsecs: 0, healthcheck: {exec: "true", interval: 100ms}}
+`, dir)] });
+    try {
+      await rm.waitFor(/web is healthy/);
+      const url = `http://127.0.0.1:${port}`;
+      const metrics = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) });
+      assert.equal(metrics.status, 200);
+      const families = parsePrometheus(await metrics.text());
+      assert.equal(families.get('ringmaster_process_state')!.samples.find((s) => s.value === 1)?.labels.state, 'RUNNING');
+      assert.equal((await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5000) })).status, 200);
+      assert.equal((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) })).status, 200);
+      assert.equal((await fetch(`${url}/v1/status`, { signal: AbortSignal.timeout(5000) })).status, 401);
+    } finally {
+      rm.kill();
+      await rm.exited;
+    }
+  });
+
+  it('a program added by reload waits for its dependency to be healthy; a removed one stops being checked', async () => {
+    const dir = tempDir('rm-reload-health-');
+    const socket = path.join(dir, 'rm.sock');
+    const file = path.join(dir, 'ringmaster.yaml');
+    const db = `db: {command: ["sh", "-c", "sleep 1; touch up; exec sleep 1000"], directory: ${dir}, startsecs: 0, healthcheck: {exec: "test -f up", interval: 100ms, start_period: 30s}}`;
+    const extra = `extra: {command: sleep 1000, startsecs: 0, healthcheck: {exec: ["sh", "-c", "echo checked >> ${dir}/extra-checks"], interval: 100ms}}`;
+    writeFileSync(file, `settings: {socket: ${socket}}\nprograms:\n  ${extra}\n`);
+    const rm = new Ringmaster({ args: ['-c', file] });
+    try {
+      await rm.waitFor(/extra is healthy/);
+      writeFileSync(file, `settings: {socket: ${socket}}\nprograms:\n  ${db}\n  app: {command: sleep 1000, startsecs: 0, depends_on: {db: healthy}}\n`);
+      const reload = new Ringmaster({ args: ['ctl', '-s', socket, 'reload'] });
+      assert.equal((await reload.wait()).code, 0, reload.stdout + reload.stderr);
+      await rm.waitFor(/app waits for db \(healthy\)/);
+      await rm.waitFor(/db is healthy/);
+      await rm.waitFor(/app entered RUNNING/);
+      assert.ok(rm.stdout.indexOf('db is healthy') < rm.stdout.indexOf('spawned: app'));
+      const checks = readFileSync(path.join(dir, 'extra-checks'), 'utf8').length;
+      await sleep(400);
+      assert.equal(readFileSync(path.join(dir, 'extra-checks'), 'utf8').length, checks, 'the removed program is no longer checked');
+      assert.deepEqual((await status(socket)).map((p) => p.name).sort(), ['app', 'db']);
     } finally {
       rm.kill();
       await rm.exited;

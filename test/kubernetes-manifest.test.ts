@@ -28,16 +28,17 @@ function parts() {
   const file = path.join(tempDir('rm-k8s-'), 'ringmaster.yaml');
   writeFileSync(file, configText);
   const env = Object.fromEntries((app.env ?? []).map((e) => [e.name, e.value]));
-  // The config as the pod reads it, minus RINGMASTER_HTTP (the listener is checked below).
-  const config = loadConfig({ file, env: { PORT: env.PORT }, cwd: path.dirname(file) });
+  // The config as the pod reads it: its file and the container's environment.
+  const config = loadConfig({ file, env, cwd: path.dirname(file) });
   return { pod, app, env, config };
 }
 
 describe('compose-examples/kubernetes manifest', () => {
   it('probes /healthz (liveness) and /readyz (startup, readiness) on the port settings.http listens on', () => {
     const { app, env } = parts();
-    const listenPort = Number(/:(\d+)$/.exec(env.RINGMASTER_HTTP)?.[1]);
-    assert.ok(listenPort > 0, `RINGMASTER_HTTP=${env.RINGMASTER_HTTP}`);
+    const http = parts().config.settings.http;
+    assert.deepEqual(http, { host: '0.0.0.0', port: 9001 }, `RINGMASTER_HTTP=${env.RINGMASTER_HTTP}`);
+    const listenPort = http.port;
     const portOf = (p: number | string) => (typeof p === 'number' ? p : app.ports?.find((x) => x.name === p)?.containerPort);
     assert.equal(app.livenessProbe?.httpGet.path, '/healthz');
     assert.equal(app.readinessProbe?.httpGet.path, '/readyz');
