@@ -2,6 +2,7 @@
 // the built dist/ringmaster.cjs with real programs, real check commands and real sockets.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -322,6 +323,52 @@ programs:
       assert.equal(r.status, 503);
       assert.ok(JSON.parse(r.body).reasons.some((x: string) => /^ready is RUNNING but unhealthy \(exit status 1\)$/.test(x)), r.body);
     } finally {
+      rm.kill();
+      await rm.exited;
+    }
+  });
+});
+
+describe('§6 health in the event stream', () => {
+  it('GET /v1/events carries health changes as lines of their own', async () => {
+    const dir = tempDir('rm-events-');
+    const socket = path.join(dir, 'rm.sock');
+    const rm = new Ringmaster({ args: ['-c', writeConfig(`
+settings: {socket: ${socket}}
+programs:
+  web:
+    command: ["sh", "-c", "sleep 0.5; touch ok; exec sleep 1000"]
+    directory: ${dir}
+    startsecs: 0
+    autostart: false
+    healthcheck: {exec: "test -f ok", interval: 100ms, start_period: 10s}
+`, dir)] });
+    const lines: Array<Record<string, unknown>> = [];
+    let req: ReturnType<typeof request> | undefined;
+    try {
+      await eventually(() => existsSync(socket), 10_000, 'the control socket');
+      let buffered = '';
+      req = request({ socketPath: socket, path: '/v1/events' });
+      await new Promise<void>((resolve, reject) => {
+        req!.on('response', (res) => {
+          res.setEncoding('utf8').on('data', (d: string) => {
+            const parts = (buffered + d).split('\n');
+            buffered = parts.pop()!;
+            for (const p of parts) lines.push(JSON.parse(p));
+          });
+          resolve();
+        });
+        req!.on('error', reject);
+        req!.end();
+      });
+      const start = new Ringmaster({ args: ['ctl', '-s', socket, 'start', 'web'] });
+      assert.equal((await start.wait()).code, 0, start.stdout);
+      await until(async () => lines.some((l) => l.health === 'healthy'), 10_000, 'a health line');
+      const health = lines.find((l) => l.health === 'healthy')!;
+      assert.deepEqual({ ...health, time: undefined }, { time: undefined, name: 'web', group: 'web', namespec: 'web', health: 'healthy', previous: 'starting', output: '' });
+      assert.ok(lines.findIndex((l) => l.to === 'RUNNING') < lines.indexOf(health));
+    } finally {
+      req?.destroy();
       rm.kill();
       await rm.exited;
     }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseSignal } from '../signal-util';
 import { METRICS_CONTENT_TYPE, renderMetrics } from '../health/metrics';
+import type { HealthChange } from '../health/monitor';
 import { sampleUsage } from '../health/usage';
 import type { StreamName } from '../output/types';
 import { processInfo, resolveNames, signalProcess, startProcess, stopProcess, type Outcome } from '../supervisor/commands';
@@ -174,7 +175,7 @@ function avail(deps: ApiDeps) {
 /** A client this far behind is cut off rather than buffered for without bound. */
 const MAX_EVENT_BACKLOG = 1024 * 1024;
 
-/** Every state change from now on, one JSON object per line, until the client goes away. */
+/** Every state and health change from now on, one JSON object per line, until the client goes away. */
 function streamStateChanges(res: ServerResponse, deps: ApiDeps): void {
   res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
   const onState = ({ process: p, from, to }: StateChange) => {
@@ -183,8 +184,17 @@ function streamStateChanges(res: ServerResponse, deps: ApiDeps): void {
       `${JSON.stringify({ time: new Date().toISOString(), name: p.name, group: p.spec.group, namespec: p.spec.namespec, from, to, pid: p.pid, exitstatus: p.lastExit ? p.exitCode() : null })}\n`,
     );
   };
+  // Health changes as lines of their own: `health` and `previous` instead of a state's from/to.
+  const onHealth = ({ process: p, from, to, state }: HealthChange) => {
+    if (res.writableLength > MAX_EVENT_BACKLOG) return void res.destroy();
+    res.write(`${JSON.stringify({ time: new Date().toISOString(), name: p.name, group: p.spec.group, namespec: p.spec.namespec, health: to, previous: from, output: state.output })}\n`);
+  };
   deps.supervisor.on('state', onState);
-  res.on('close', () => deps.supervisor.off('state', onState));
+  deps.supervisor.on('health', onHealth);
+  res.on('close', () => {
+    deps.supervisor.off('state', onState);
+    deps.supervisor.off('health', onHealth);
+  });
   // Headers now, so a client knows it is subscribed before the first change.
   res.flushHeaders();
 }
