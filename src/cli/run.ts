@@ -6,7 +6,7 @@ import { createOutput } from '../output/multiplexer';
 import { installFailsafe } from '../pid1/failsafe';
 import { Reaper } from '../pid1/reaper';
 import { installSignalHandlers } from '../pid1/signals';
-import { launch } from '../supervisor/launch';
+import { launch, launchCheck } from '../supervisor/launch';
 import { Supervisor } from '../supervisor/supervisor';
 
 /** Load the config or print every problem (SPEC §2) and return null. */
@@ -41,6 +41,8 @@ export async function run(file: string | undefined): Promise<number> {
   const supervisor = new Supervisor(config, { launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl }),
     log,
     settleOutput: () => output.settle(2000),
+    spawnCheck: (spec, argv, capture) => launchCheck(spec, argv, capture, { output, serverUrl }),
+    observeOutput: (name, observer) => output.observe(name, observer),
   });
   output.setNames(supervisor.processes.map((p) => p.name));
   supervisor.on('processes', () => output.setNames(supervisor.processes.map((p) => p.name)));

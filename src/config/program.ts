@@ -2,22 +2,20 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import { parseEnvFile } from './envfile';
+import { readDependsOn, readHealthcheck } from './health';
 import { shellSplit } from './shellwords';
 import type { ProgramConfig, ProgramLogFile, Settings } from './types';
 import { resolveUser } from './users';
 import { closest, describe, type ValueReader } from './values';
 
 /** Program keys whose behaviour comes with a later feature: rejected, never silently ignored. */
-export const PROGRAM_KEYS_LATER: Record<string, string> = {
-  healthcheck: 'health checks',
-  depends_on: 'dependencies',
-};
+export const PROGRAM_KEYS_LATER: Record<string, string> = {};
 
 export const PROGRAM_KEYS = [
   'command', 'shell', 'directory', 'environment', 'user', 'umask', 'autostart', 'autorestart',
   'exitcodes', 'startsecs', 'startretries', 'backoff', 'stopsignal', 'stopwaitsecs', 'stopasgroup',
   'killasgroup', 'priority', 'numprocs', 'numprocs_start', 'process_name', 'redirect_stderr',
-  'env_file', 'disabled', 'critical', 'strip_ansi',
+  'env_file', 'disabled', 'critical', 'strip_ansi', 'depends_on', 'healthcheck',
   'stdout_logfile', 'stdout_logfile_maxbytes', 'stdout_logfile_backups',
   'stderr_logfile', 'stderr_logfile_maxbytes', 'stderr_logfile_backups',
 ] as const;
@@ -200,6 +198,8 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     stderrLogfile: logfile('stderr'),
     stripAnsi: get('strip_ansi', (n, p) => r.bool(n, p), false),
     group: name,
+    dependsOn: get('depends_on', (n, p) => readDependsOn(r, n, p), []),
+    healthcheck: get('healthcheck', (n, p) => readHealthcheck(r, n, p), undefined),
     source: { file: r.source.file, ...r.source.pos(keyNode) },
   };
   return r.problems.length === before ? program : null;

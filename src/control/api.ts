@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseSignal } from '../signal-util';
-import pidusage from 'pidusage';
+import { METRICS_CONTENT_TYPE, renderMetrics } from '../health/metrics';
+import type { HealthChange } from '../health/monitor';
+import { sampleUsage } from '../health/usage';
 import type { StreamName } from '../output/types';
 import { processInfo, resolveNames, signalProcess, startProcess, stopProcess, type Outcome } from '../supervisor/commands';
 import { ConfigError } from '../config/types';
@@ -36,17 +38,6 @@ function names(body: Record<string, unknown>): string[] {
   return n as string[];
 }
 
-/** CPU and memory of running processes, sampled now (pidusage reads /proc). */
-async function usage(pids: number[]): Promise<Record<number, { cpu: number; memory: number }>> {
-  const live = pids.filter((p) => p > 0);
-  if (live.length === 0) return {};
-  try {
-    return await pidusage(live);
-  } catch {
-    return {};
-  }
-}
-
 /** Serve one request; whatever goes wrong inside is this request's 500, never ringmaster's crash. */
 export function serve(req: IncomingMessage, res: ServerResponse, deps: ApiDeps): void {
   handle(req, res, deps).catch((err: unknown) => {
@@ -80,13 +71,29 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ap
         const r = readiness(supervisor);
         return send(res, r.ready ? 200 : 503, r);
       }
+      case 'GET /metrics': {
+        const text = await renderMetrics(supervisor, readiness(supervisor).ready);
+        res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+        return void res.end(text);
+      }
       case 'GET /v1/status': {
-        const infos = supervisor.processes.map(processInfo);
-        const use = await usage(infos.map((i) => i.pid));
+        const processes = [...supervisor.processes];
+        const use = await sampleUsage(processes.map((p) => p.pid));
         return send(res, 200, {
           state: supervisor.isShuttingDown ? 'SHUTDOWN' : 'RUNNING',
           pid: process.pid,
-          processes: infos.map((i) => ({ ...i, cpu: use[i.pid]?.cpu ?? null, memory: use[i.pid]?.memory ?? null })),
+          processes: processes.map((p) => {
+            const info = processInfo(p);
+            const u = use.get(p.pid);
+            const h = supervisor.healthOf(p);
+            return {
+              ...info,
+              cpu: u?.cpuPercent ?? null,
+              memory: u?.memoryBytes ?? null,
+              health: h ? { status: h.status, failures: h.failures, output: h.output, since: Math.floor(h.since / 1000) } : null,
+              waiting: supervisor.waitingReason(p),
+            };
+          }),
         });
       }
       case 'POST /v1/start':
@@ -168,7 +175,7 @@ function avail(deps: ApiDeps) {
 /** A client this far behind is cut off rather than buffered for without bound. */
 const MAX_EVENT_BACKLOG = 1024 * 1024;
 
-/** Every state change from now on, one JSON object per line, until the client goes away. */
+/** Every state and health change from now on, one JSON object per line, until the client goes away. */
 function streamStateChanges(res: ServerResponse, deps: ApiDeps): void {
   res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
   const onState = ({ process: p, from, to }: StateChange) => {
@@ -177,8 +184,17 @@ function streamStateChanges(res: ServerResponse, deps: ApiDeps): void {
       `${JSON.stringify({ time: new Date().toISOString(), name: p.name, group: p.spec.group, namespec: p.spec.namespec, from, to, pid: p.pid, exitstatus: p.lastExit ? p.exitCode() : null })}\n`,
     );
   };
+  // Health changes as lines of their own: `health` and `previous` instead of a state's from/to.
+  const onHealth = ({ process: p, from, to, state }: HealthChange) => {
+    if (res.writableLength > MAX_EVENT_BACKLOG) return void res.destroy();
+    res.write(`${JSON.stringify({ time: new Date().toISOString(), name: p.name, group: p.spec.group, namespec: p.spec.namespec, health: to, previous: from, output: state.output })}\n`);
+  };
   deps.supervisor.on('state', onState);
-  res.on('close', () => deps.supervisor.off('state', onState));
+  deps.supervisor.on('health', onHealth);
+  res.on('close', () => {
+    deps.supervisor.off('state', onState);
+    deps.supervisor.off('health', onHealth);
+  });
   // Headers now, so a client knows it is subscribed before the first change.
   res.flushHeaders();
 }
