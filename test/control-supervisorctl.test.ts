@@ -10,7 +10,9 @@ import { NO_SUPERVISOR, Supervisord, supervisorctl, supervisorctlFollow, supervi
 const PROGRAMS = {
   web: { command: `sh -c 'echo hello from web; exec sleep 1000'`, startsecs: 1 },
   worker: { command: 'sleep 1000', numprocs: 2, process_name: '%(program_name)s_%(process_num)02d', startsecs: 0 },
-  once: { command: `sh -c 'echo done'`, autostart: false, startsecs: 0, autorestart: false },
+  // It lives a moment: supervisord reaps right after the spawn, and an instant exit would race it
+  // into 'abnormal termination' there.
+  once: { command: `sh -c 'echo done; sleep 0.5'`, autostart: false, startsecs: 0, autorestart: false },
   missing: { command: '/no/such/thing', autostart: false },
 };
 type Programs = Record<string, Record<string, string | number | boolean>>;
