@@ -63,6 +63,7 @@ export async function run(file: string | undefined): Promise<number> {
   }, log);
   if (control.socketPath) serverUrl = `unix://${control.socketPath}`;
 
+  for (const w of config.warnings) log(`warning: ${formatProblem(w)}`);
   log(`ringmaster ${process.pid === 1 ? 'as PID 1' : `pid ${process.pid}`}, ${supervisor.processes.length} processes from ${config.files.join(', ')}`);
   // Supervising is the point even when nothing runs (e.g. every program ended, none critical).
   const keepAlive = setInterval(() => {}, 2 ** 31 - 1);

@@ -67,7 +67,7 @@ export function loadConfig(opts: SourceOptions): Config {
     throw new ConfigError(problems);
   }
   programs.sort((a, b) => a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { settings, programs, groups, files: sources.map((s) => s.file) };
+  return { settings, programs, groups, files: sources.map((s) => s.file), warnings: sources.flatMap((s) => s.warnings) };
 }
 
 function mapPairs(node: Node): Array<{ name: string; key: Node; value: Node }> {

@@ -96,6 +96,8 @@ export interface Config {
   groups: GroupConfig[];
   /** Every file read, in order ('<RINGMASTER_CONFIG_YAML>' for the inline form). */
   files: string[];
+  /** Reported, not fatal: e.g. supervisord.conf options with no meaning in a container. */
+  warnings: ConfigProblem[];
 }
 
 export interface ConfigProblem {
