@@ -506,7 +506,11 @@ function expandText(ctx: Ctx, text: string, opt: IniOption & { file: IniText }, 
     }
     return `\${${variable}?not set (%(${name})s in ${what})}`;
   });
-  if (why) return void error(ctx, optLoc(opt), '', why);
+  if (why) {
+    // Reported once, here; the raw text keeps the key present so no "is required" follows.
+    error(ctx, optLoc(opt), '', why);
+    return text.replace(/\$/g, '$$$$');
+  }
   return keepTemplate ? value.replace(/\$/g, '$$$$') : value;
 }
 
