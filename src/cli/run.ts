@@ -3,6 +3,7 @@ import { ConfigError, formatProblem, type Config } from '../config/types';
 import { startControlServer } from '../control/server';
 import { createOutput } from '../output/multiplexer';
 import { installFailsafe } from '../pid1/failsafe';
+import { EventSystem } from '../events';
 import { Reaper } from '../pid1/reaper';
 import { installSignalHandlers } from '../pid1/signals';
 import { launch } from '../supervisor/launch';
@@ -36,7 +37,8 @@ export async function run(file: string | undefined): Promise<number> {
   const log = (text: string) => output.system(text);
   const reaper = new Reaper();
   let serverUrl: string | undefined;
-  const supervisor = new Supervisor(config, { launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl }),
+  const events = new EventSystem(config, log);
+  const supervisor = new Supervisor(config, { launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl, events }),
     log,
     settleOutput: () => output.settle(2000),
   });
@@ -59,6 +61,7 @@ export async function run(file: string | undefined): Promise<number> {
   const control = await startControlServer(settings.socket, {
     supervisor,
     output,
+    events: events.bus,
     shutdown: () => supervisor.shutdown('shutdown asked for by ctl'),
   }, log);
   if (control.socketPath) serverUrl = `unix://${control.socketPath}`;
@@ -67,9 +70,11 @@ export async function run(file: string | undefined): Promise<number> {
   log(`ringmaster ${process.pid === 1 ? 'as PID 1' : `pid ${process.pid}`}, ${supervisor.processes.length} processes from ${config.files.join(', ')}`);
   // Supervising is the point even when nothing runs (e.g. every program ended, none critical).
   const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
+  events.watch(supervisor);
   supervisor.start();
   const code = await supervisor.finished;
   clearInterval(keepAlive);
+  events.close();
   await control.close();
   log(`exiting with code ${code}`);
   removeSignals();

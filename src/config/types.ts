@@ -78,9 +78,20 @@ export interface ProgramConfig {
   stderrLogfile?: ProgramLogFile;
   /** Remove ANSI escape sequences from the log files (not from the console). */
   stripAnsi: boolean;
+  /** PROCESS_LOG_STDOUT / _STDERR events for its output (Supervisor's <stream>_events_enabled). */
+  stdoutEvents?: boolean;
+  stderrEvents?: boolean;
+  /** Set for an `eventlisteners:` entry: its processes speak Supervisor's listener protocol. */
+  eventListener?: EventListenerConfig;
   /** The group this program's processes belong to (its own name unless listed under `groups:`). */
   group: string;
   source: SourcePos;
+}
+
+export interface EventListenerConfig {
+  /** Event type names, upper case (abstract ones stand for their subtypes). */
+  events: string[];
+  bufferSize: number;
 }
 
 export interface GroupConfig {

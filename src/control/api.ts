@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseSignal } from '../signal-util';
 import pidusage from 'pidusage';
+import type { EventBus } from '../events/bus';
 import type { Output, StreamName } from '../output/types';
 import { processInfo, resolveNames, signalProcess, startProcess, stopProcess, type Outcome } from '../supervisor/commands';
 import type { Supervisor } from '../supervisor/supervisor';
@@ -9,6 +10,8 @@ import { readiness } from './readiness';
 export interface ApiDeps {
   supervisor: Supervisor;
   output: Output;
+  /** Supervisor's events, streamed as JSON lines by GET /v1/events. */
+  events?: EventBus;
   /** Ask for the shutdown (as `ctl shutdown`). */
   shutdown(): void;
 }
@@ -124,6 +127,8 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ap
         return;
       case 'GET /v1/tail':
         return tail(url, res, deps);
+      case 'GET /v1/events':
+        return streamEvents(res, deps);
       default:
         throw new HttpError(404, `no such endpoint: ${route}`);
     }
@@ -147,5 +152,22 @@ function tail(url: URL, res: ServerResponse, deps: ApiDeps): void {
   if (buffer) res.write(buffer.last(bytes));
   if (url.searchParams.get('follow') !== '1' || !buffer) return void res.end();
   const stop = buffer.follow((chunk) => res.write(chunk));
+  res.on('close', stop);
+}
+
+/**
+ * Every event from now on, one JSON object per line, for consumers that don't speak Supervisor's
+ * listener protocol: {"serial", "eventname", "time", "fields": {…}, "data"?}. `serial` is
+ * Supervisor's global serial, null when no listener pool took the event.
+ */
+function streamEvents(res: ServerResponse, deps: ApiDeps): void {
+  if (!deps.events) throw new HttpError(404, 'no event stream');
+  res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+  res.flushHeaders();
+  const stop = deps.events.subscribe((e) => {
+    const line: Record<string, unknown> = { serial: e.serial, eventname: e.name, time: new Date(e.time).toISOString(), fields: Object.fromEntries(e.fields) };
+    if (e.data !== undefined) line.data = e.data;
+    res.write(`${JSON.stringify(line)}\n`);
+  });
   res.on('close', stop);
 }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import type { LogFileConfig } from '../output/logfile';
 import type { Output } from '../output/types';
 import { spawnProcess } from '../pid1/spawn';
@@ -12,6 +13,13 @@ export interface LaunchOptions {
   /** SUPERVISOR_SERVER_URL for the programs, when a control server listens. */
   serverUrl?: string;
   baseEnv?: NodeJS.ProcessEnv;
+  /** Supervisor's events: listener pipes and output chunks of programs with events enabled. */
+  events?: LaunchEvents;
+}
+
+export interface LaunchEvents {
+  attachListener(spec: ProcessSpec, stdin: Writable, stdout: Readable): void;
+  output(spec: ProcessSpec, pid: number, stream: 'stdout' | 'stderr', chunk: Buffer): void;
 }
 
 // process.env is a slow exotic object: copy it once, not once per spawn.
@@ -42,6 +50,9 @@ export function programEnv(spec: ProcessSpec, opts: LaunchOptions, user?: { name
 /** Start one process's child with its config and hand its pipes to the output. */
 export function launch(spec: ProcessSpec, opts: LaunchOptions): StartedChild {
   const program = spec.program;
+  const events = opts.events;
+  // An event listener's stdin and stdout are the protocol channel (reference §4.1), not logged.
+  const listener = program.eventListener !== undefined && events !== undefined;
   const user = program.user ? resolveUser(program.user) : undefined;
   const child = spawnProcess({
     argv: program.argv,
@@ -53,12 +64,15 @@ export function launch(spec: ProcessSpec, opts: LaunchOptions): StartedChild {
     umask: program.umask,
     pgroup: 'pgroup',
     // /dev/null as in a container started without -i; a pipe comes back with sendProcessStdin.
-    stdin: 'null',
+    stdin: listener ? 'pipe' : 'null',
     stdout: 'pipe',
     stderr: program.redirectStderr ? 'stdout' : 'pipe',
   });
-  if (child.stdout) void opts.output.attach(spec.name, 'stdout', child.stdout, { logFile: logFile(spec, 'stdout', opts) });
+  if (listener && child.stdin && child.stdout) events.attachListener(spec, child.stdin, child.stdout);
+  else if (child.stdout) void opts.output.attach(spec.name, 'stdout', child.stdout, { logFile: logFile(spec, 'stdout', opts) });
   if (child.stderr) void opts.output.attach(spec.name, 'stderr', child.stderr, { logFile: logFile(spec, 'stderr', opts) });
+  if (events && program.stdoutEvents && !listener) child.stdout?.on('data', (c: Buffer) => events.output(spec, child.pid, 'stdout', c));
+  if (events && program.stderrEvents) child.stderr?.on('data', (c: Buffer) => events.output(spec, child.pid, 'stderr', c));
   return child;
 }
 

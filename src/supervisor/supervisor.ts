@@ -24,6 +24,8 @@ export interface StateChange {
 
 export interface SupervisorEvents {
   state: [StateChange];
+  /** A shutdown began (once). */
+  shutdown: [];
 }
 
 /**
@@ -95,6 +97,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.shuttingDown = true;
     this.exitCode = code;
     this.deps.log(reason);
+    this.emit('shutdown');
     void this.runShutdown();
   }
 

@@ -1,0 +1,105 @@
+// Supervisor's event system (reference §4): the bus, the listener pools, and what feeds them
+// (state changes, output, ticks, ringmaster's own state). run.ts creates one EventSystem; launch
+// hands it listener pipes and output chunks; the control API streams the bus as JSON.
+import type { Readable, Writable } from 'node:stream';
+import type { Config } from '../config/types';
+import { isExpected } from '../supervisor/exit-status';
+import type { ProcessSpec } from '../supervisor/process';
+import type { StateChange, Supervisor } from '../supervisor/supervisor';
+import { EventBus } from './bus';
+import { ListenerPool } from './pool';
+import type { SupervisorEvent } from './types';
+
+export { EventBus } from './bus';
+export type { SupervisorEvent } from './types';
+
+const TICKS = [5, 60, 3600];
+
+export class EventSystem {
+  readonly bus = new EventBus();
+  private readonly pools = new Map<string, ListenerPool>();
+  private readonly removers: Array<() => void> = [];
+  private tickTimer: NodeJS.Timeout | undefined;
+  private lastTick: Record<number, number> = {};
+
+  constructor(config: Config, log: (text: string) => void) {
+    for (const p of config.programs) {
+      if (!p.eventListener) continue;
+      const pool = new ListenerPool({ name: p.name, ...p.eventListener }, this.bus, log);
+      this.pools.set(p.name, pool);
+      this.removers.push(this.bus.addPool((e) => pool.offer(e)));
+    }
+  }
+
+  /** launch: a listener process's stdin and stdout belong to its pool's protocol. */
+  attachListener(spec: ProcessSpec, stdin: Writable, stdout: Readable): void {
+    this.pools.get(spec.program.name)?.attach(spec.name, stdin, stdout);
+  }
+
+  /** launch: a chunk a program with `<stream>_events_enabled` wrote (PROCESS_LOG_*: one per chunk). */
+  output(spec: ProcessSpec, pid: number, stream: 'stdout' | 'stderr', chunk: Buffer): void {
+    this.bus.publish(`PROCESS_LOG_${stream.toUpperCase()}`, [
+      ['processname', spec.name], ['groupname', spec.group], ['pid', pid], ['channel', stream],
+    ], chunk.toString('utf8'));
+  }
+
+  /** XML-RPC sendRemoteCommEvent. */
+  remoteCommunication(type: string, data: string): void {
+    this.bus.publish('REMOTE_COMMUNICATION', [['type', type]], data);
+  }
+
+  /**
+   * Follow the supervisor. Call before `supervisor.start()`: as in supervisord, every group is
+   * announced and SUPERVISOR_STATE_CHANGE_RUNNING sent before the first process starts.
+   */
+  watch(supervisor: Supervisor): void {
+    const onState = (c: StateChange) => this.onState(c);
+    const onShutdown = () => this.bus.publish('SUPERVISOR_STATE_CHANGE_STOPPING', []);
+    supervisor.on('state', onState);
+    supervisor.on('shutdown', onShutdown);
+    this.removers.push(() => supervisor.off('state', onState), () => supervisor.off('shutdown', onShutdown));
+    const groups = [...new Set(supervisor.processes.map((p) => p.spec.group))];
+    for (const g of groups) this.bus.publish('PROCESS_GROUP_ADDED', [['groupname', g]], '');
+    this.bus.publish('SUPERVISOR_STATE_CHANGE_RUNNING', []);
+    this.startTicks();
+  }
+
+  close(): void {
+    if (this.tickTimer) clearTimeout(this.tickTimer);
+    this.tickTimer = undefined;
+    for (const remove of this.removers.splice(0)) remove();
+    for (const pool of this.pools.values()) pool.close();
+  }
+
+  private onState({ process: p, from, to }: StateChange): void {
+    this.pools.get(p.spec.program.name)?.processState(p.name, to);
+    const fields: SupervisorEvent['fields'] = [['processname', p.name], ['groupname', p.spec.group], ['from_state', from]];
+    if (to === 'STARTING' || to === 'BACKOFF') fields.push(['tries', p.tries]);
+    else if (to === 'RUNNING' || to === 'STOPPING') fields.push(['pid', p.pid]);
+    else if (to === 'EXITED') fields.push(['expected', p.lastExit && isExpected(p.lastExit, p.spec.program.exitcodes) ? 1 : 0], ['pid', p.lastPid]);
+    else if (to === 'STOPPED') fields.push(['pid', from === 'STOPPING' ? p.lastPid : 0]);
+    this.bus.publish(`PROCESS_STATE_${to}`, fields);
+  }
+
+  /** TICK_5/60/3600 at each boundary of its period after the start (none at the start itself). */
+  private startTicks(): void {
+    const now = Math.floor(Date.now() / 1000);
+    for (const period of TICKS) this.lastTick[period] = now - (now % period);
+    const arm = () => {
+      const ms = 5000 - (Date.now() % 5000) + 5;
+      this.tickTimer = setTimeout(() => {
+        const t = Math.floor(Date.now() / 1000);
+        for (const period of TICKS) {
+          const slice = t - (t % period);
+          if (slice > this.lastTick[period]) {
+            this.lastTick[period] = slice;
+            this.bus.publish(`TICK_${period}`, [['when', slice]]);
+          }
+        }
+        arm();
+      }, ms);
+      this.tickTimer.unref();
+    };
+    arm();
+  }
+}
