@@ -187,3 +187,35 @@ describe('ringmaster convert (SPEC §1)', () => {
     assert.match(r.stdout, /autorestart: sometimes/);
   });
 });
+
+describe('eventlisteners: config (SPEC §2) and [eventlistener:x]', () => {
+  it('reads events, buffer_size and the program keys; listeners start first (priority -1)', () => {
+    const f = write(dir('rm-ini-'), 'l.yaml', 'programs:\n  web: {command: serve}\neventlisteners:\n  alerts:\n    command: crashmail -m ops@example.com\n    events: [PROCESS_STATE_EXITED, process_state_fatal]\n    buffer_size: 3\n');
+    const c = load(f);
+    const alerts = c.programs.find((p) => p.name === 'alerts')!;
+    assert.deepEqual(alerts.eventListener, { events: ['PROCESS_STATE_EXITED', 'PROCESS_STATE_FATAL'], bufferSize: 3 });
+    assert.equal(alerts.priority, -1);
+    assert.deepEqual(c.programs.map((p) => p.name), ['alerts', 'web']);
+    assert.equal(c.programs.find((p) => p.name === 'web')!.eventListener, undefined);
+  });
+
+  it('an unknown event type, a missing events:, buffer_size 0 and redirect_stderr are errors at their lines', () => {
+    const f = write(dir('rm-ini-'), 'l.yaml', 'eventlisteners:\n  a:\n    command: x\n    events: [PROCESS_STATE_EXITTED]\n    buffer_size: 0\n  b:\n    command: x\n  c:\n    command: x\n    events: [EVENT]\n    redirect_stderr: true\n');
+    const ps = problems(() => load(f)).map((p) => p.slice(p.indexOf('l.yaml')));
+    assert.deepEqual(ps, [
+      'l.yaml:4:14: eventlisteners.a.events[0]: unknown event type "PROCESS_STATE_EXITTED", did you mean "PROCESS_STATE_EXITED"?',
+      'l.yaml:5:18: eventlisteners.a.buffer_size: expected an integer from 1 up, got 0',
+      'l.yaml:6:3: eventlisteners.b.events: is required (a list of event types, e.g. [PROCESS_STATE_EXITED, PROCESS_STATE_FATAL])',
+      'l.yaml:11:22: eventlisteners.c.redirect_stderr: is not allowed for an event listener: its stdout is the protocol channel',
+    ]);
+  });
+
+  it('[eventlistener:x] of a supervisord.conf maps to eventlisteners:', () => {
+    const f = ini('[eventlistener:crashmail]\ncommand=crashmail -a -m ops@example.com\nevents=PROCESS_STATE_EXITED,PROCESS_STATE_FATAL\nbuffer_size=20\nresult_handler=supervisor.dispatchers:default_handler\n');
+    const c = load(f);
+    assert.deepEqual(c.programs[0].eventListener, { events: ['PROCESS_STATE_EXITED', 'PROCESS_STATE_FATAL'], bufferSize: 20 });
+    assert.deepEqual(c.warnings, []);
+    const bad = ini('[eventlistener:x]\ncommand=x\nevents=NOPE\n');
+    assert.match(problems(() => load(bad))[0], /supervisord\.conf:3:8: eventlisteners\.x\.events\[0\]: unknown event type "NOPE"/);
+  });
+});

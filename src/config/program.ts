@@ -233,7 +233,7 @@ function readListener(r: ValueReader, base: string, keyNode: Node, values: Map<s
       for (const word of text.split(',').map((w) => w.trim().toUpperCase()).filter((w) => w !== '')) {
         if (EVENT_TYPE_NAMES.includes(word)) events.push(word);
         else {
-          const hint = closest(word, EVENT_TYPE_NAMES);
+          const hint = closest(word, EVENT_TYPE_NAMES.map((n) => n.toLowerCase()))?.toUpperCase();
           r.fail(item, p, `unknown event type "${word}"${hint ? `, did you mean "${hint}"?` : ''}`);
         }
       }
