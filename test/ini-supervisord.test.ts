@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { BUNDLE, tempDir } from './support/ringmaster';
-import { HAVE_SUPERVISORD, NO_SUPERVISORD, dumpsOfRingmaster, dumpsOfSupervisord, writeDumpScript, type Dump } from './support/supervisord';
+import { HAVE_SUPERVISORD, NO_SUPERVISORD, dumpsOfRingmaster, dumpsOfSupervisord, writeDumpScript, type Dump } from './support/supervisord-dumps';
 
 interface Case {
   files: Record<string, string>;

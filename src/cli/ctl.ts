@@ -13,6 +13,9 @@ export const CTL_HELP = `Usage: ringmaster ctl [-s SOCKET] VERB [NAME…]
   signal SIG NAME…         send SIG to the process group of each
   pid [NAME]               ringmaster's pid, or a process's
   tail [-f] [--stderr] NAME [BYTES]   recent output (default 1600 bytes); -f follows
+  reload                   re-read the config; start added programs, stop removed ones,
+                           restart changed ones, leave the rest running
+  avail                    every program of the config, in use or not
   shutdown                 stop everything and exit
 
 The socket comes from -s, else $RINGMASTER_SOCKET, else the config's settings.socket.
@@ -186,6 +189,33 @@ async function run(socket: string, verb: string, names: string[], opts: { follow
       }
       return 0;
     }
+    case 'reload': {
+      if (names.length > 0) return usage('reload takes no names');
+      const r = await call(socket, 'POST', '/v1/reload');
+      if (r.status !== 200) {
+        process.stdout.write(`ERROR: the config was not reloaded, nothing changed:\n${errorText(r.body)}\n`);
+        return 1;
+      }
+      const diff = JSON.parse(r.body) as Record<'added' | 'changed' | 'removed', string[]>;
+      const lines = [
+        ...diff.removed.map((n) => `${n}: removed`),
+        ...diff.changed.map((n) => `${n}: restarted with its new config`),
+        ...diff.added.map((n) => `${n}: added`),
+      ];
+      process.stdout.write(lines.length > 0 ? `${lines.join('\n')}\n` : 'No config updates to processes\n');
+      return 0;
+    }
+    case 'avail': {
+      if (names.length > 0) return usage('avail takes no names');
+      const r = await call(socket, 'GET', '/v1/avail');
+      if (r.status !== 200) return fail(r.body);
+      type Avail = { name: string; inUse: boolean; autostart: boolean; priority: number };
+      for (const p of JSON.parse(r.body).programs as Avail[]) {
+        // supervisorctl's '%-32s %-9s %-9s %s' with gprio:pprio
+        process.stdout.write(`${p.name.padEnd(32)} ${(p.inUse ? 'in use' : 'avail').padEnd(9)} ${(p.autostart ? 'auto' : 'manual').padEnd(9)} ${p.priority}:${p.priority}\n`);
+      }
+      return 0;
+    }
     case 'shutdown': {
       await call(socket, 'POST', '/v1/shutdown');
       process.stdout.write('Shut down\n');
@@ -201,14 +231,16 @@ function usage(message: string): number {
   return 2;
 }
 
-function fail(body: string): number {
-  let message = body;
+function errorText(body: string): string {
   try {
-    message = JSON.parse(body).error ?? body;
+    return JSON.parse(body).error ?? body;
   } catch {
-    // not JSON
+    return body; // not JSON
   }
-  process.stderr.write(`ringmaster ctl: ${message}\n`);
+}
+
+function fail(body: string): number {
+  process.stderr.write(`ringmaster ctl: ${errorText(body)}\n`);
   return 2;
 }
 

@@ -1,5 +1,6 @@
 import { loadConfig } from '../config';
 import { ConfigError, formatProblem, type Config } from '../config/types';
+import { startHttpListener } from '../control/http-listener';
 import { startControlServer } from '../control/server';
 import { createOutput } from '../output/multiplexer';
 import { installFailsafe } from '../pid1/failsafe';
@@ -23,6 +24,7 @@ export function loadOrReport(file: string | undefined): Config | null {
 
 /** `ringmaster run`: supervise the config's programs until the exit policy or a signal ends it. */
 export async function run(file: string | undefined): Promise<number> {
+  const cwd = process.cwd();
   const config = loadOrReport(file);
   if (!config) return 2;
 
@@ -37,33 +39,58 @@ export async function run(file: string | undefined): Promise<number> {
   const log = (text: string) => output.system(text);
   const reaper = new Reaper();
   let serverUrl: string | undefined;
-  const events = new EventSystem(config, log);
+  const events = new EventSystem(log);
   const supervisor = new Supervisor(config, { launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl, events }),
     log,
     settleOutput: () => output.settle(2000),
   });
   output.setNames(supervisor.processes.map((p) => p.name));
+  supervisor.on('processes', () => output.setNames(supervisor.processes.map((p) => p.name)));
 
   reaper.onOrphanReaped((pid, status) => {
     log(`reaped unknown pid ${pid} (${status.signal !== null ? `signal ${status.signal}` : `exit status ${status.code}`})`);
     supervisor.onOrphanReaped();
   });
   reaper.start();
+  const readConfig = () => loadConfig({ file, env: process.env, cwd });
+  /** SIGHUP and supervisor.restart: apply what changed, or report a bad config and change nothing. */
+  const reload = async () => {
+    let next: Config;
+    try {
+      next = readConfig();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      for (const p of err.problems) log(`reload: ${formatProblem(p)}`);
+      log(`reload refused: ${err.problems.length} problem(s) in the config; nothing was changed`);
+      return;
+    }
+    if (supervisor.isShuttingDown) return;
+    log('reloading the config');
+    const diff = await supervisor.reload(next);
+    const said = (Object.entries(diff) as [string, string[]][]).filter(([, names]) => names.length > 0);
+    log(`reloaded: ${said.map(([what, names]) => `${what} ${names.join(', ')}`).join('; ') || 'nothing changed'}`);
+  };
   const removeSignals = installSignalHandlers(config.settings, {
     shutdown: (sig) => supervisor.shutdown(`received ${sig}, shutting down`),
     forward: (sig) => supervisor.forwardSignal(sig),
+    reload: () => void reload().catch((err: Error) => log(`reload failed: ${err.message}`)),
   });
   // SIGUSR2 also reopens the log files (after an external logrotate), as in Supervisor.
   const reopenLogs = () => output.reopenLogs();
   process.on('SIGUSR2', reopenLogs);
   const removeFailsafe = installFailsafe(() => supervisor.emergencyStop(), log);
 
-  const control = await startControlServer(settings.socket, {
+  const apiDeps = {
     supervisor,
     output,
     events: events.bus,
     shutdown: () => supervisor.shutdown('shutdown asked for by ctl'),
-  }, log);
+    readConfig,
+    reload,
+  };
+  const control = await startControlServer(settings.socket, apiDeps, log);
+  const http = await startHttpListener(settings, apiDeps, log);
+  if (http.address) log(`listening on http://${http.address}${settings.httpUsername ? '' : ' (probes and /metrics only: no http_username)'}`);
   if (control.socketPath) serverUrl = `unix://${control.socketPath}`;
 
   for (const w of config.warnings) log(`warning: ${formatProblem(w)}`);
@@ -75,7 +102,7 @@ export async function run(file: string | undefined): Promise<number> {
   const code = await supervisor.finished;
   clearInterval(keepAlive);
   events.close();
-  await control.close();
+  await Promise.all([control.close(), http.close()]);
   log(`exiting with code ${code}`);
   removeSignals();
   process.off('SIGUSR2', reopenLogs);

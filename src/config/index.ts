@@ -55,6 +55,13 @@ export function loadConfig(opts: SourceOptions): Config {
   const settings: Settings = structuredClone(DEFAULT_SETTINGS);
   for (const [name, e] of settingEntries) applySetting(e.reader, name, e.key, e.value, settings);
   applyEnvOverrides(opts, settings, problems);
+  if ((settings.httpUsername === undefined) !== (settings.httpPassword === undefined)) {
+    const missing = settings.httpUsername === undefined ? 'http_username' : 'http_password';
+    const e = settingEntries.get('http_username') ?? settingEntries.get('http_password');
+    const message = `http_username and http_password go together: ${missing} is missing`;
+    if (e) e.reader.fail(e.key, `settings.${missing}`, message);
+    else problems.push({ file: `env:RINGMASTER_${missing.toUpperCase()}`, line: 1, col: 1, path: `settings.${missing}`, message });
+  }
 
   const programs: ProgramConfig[] = [];
   for (const [name, e] of programEntries) {

@@ -16,11 +16,20 @@ export const DEFAULT_SETTINGS: Settings = {
 };
 
 /** Settings whose behaviour comes with a later feature: rejected, never silently ignored. */
-export const SETTINGS_LATER: Record<string, string> = {
-  http: 'the HTTP listener',
-  http_username: 'the HTTP listener',
-  http_password: 'the HTTP listener',
-};
+export const SETTINGS_LATER: Record<string, string> = {};
+
+/** `127.0.0.1:9001`, `[::1]:9001`, `:9001` or `*:9001` (every interface), or just `9001`. */
+function listenAddress(r: ValueReader, n: Node, p: string): Settings['http'] {
+  const text = r.text(n, p);
+  if (text === undefined) return undefined;
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:\s]*):)?(\d+)$/.exec(text.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) return void r.fail(n, p, `expected HOST:PORT like 127.0.0.1:9001 (port 1-65535), got "${text}"`);
+  let host = m[1] ?? '';
+  if (host === '*') host = '';
+  if (host.startsWith('[')) host = host.slice(1, -1);
+  return { host, port };
+}
 
 type Apply = (r: ValueReader, node: Node, path: string, s: Settings) => void;
 
@@ -54,6 +63,15 @@ const SETTINGS: Record<string, Apply> = {
     if (ok) s.signalRewrite = out;
   },
   environment: (r, n, p, s) => set(s, 'environment', r.stringMap(n, p)),
+  http: (r, n, p, s) => set(s, 'http', listenAddress(r, n, p)),
+  http_username: (r, n, p, s) => set(s, 'httpUsername', r.text(n, p)),
+  http_password: (r, n, p, s) => {
+    const text = r.text(n, p);
+    if (text?.startsWith('{SHA}') && !/^\{SHA\}[0-9a-fA-F]{40}$/.test(text)) {
+      return void r.fail(n, p, 'a {SHA} password is {SHA} followed by the 40 hex digits of the SHA-1 of the password');
+    }
+    set(s, 'httpPassword', text);
+  },
 };
 
 export const SETTINGS_KEYS = Object.keys(SETTINGS);

@@ -32,6 +32,11 @@ export interface Settings {
   logdir: string;
   /** Added to every program's environment (below env_file and the program's own). */
   environment: Record<string, string>;
+  /** The TCP listener (`settings.http`), if any. */
+  http?: { host: string; port: number };
+  httpUsername?: string;
+  /** Plain, or Supervisor's `{SHA}` + 40 hex digits of the password's SHA-1. */
+  httpPassword?: string;
 }
 
 /** A program stream's copy in a file (Supervisor's stdout_logfile and friends). */

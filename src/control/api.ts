@@ -2,48 +2,28 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseSignal } from '../signal-util';
 import pidusage from 'pidusage';
 import type { EventBus } from '../events/bus';
-import type { Output, StreamName } from '../output/types';
+import type { StreamName } from '../output/types';
 import { processInfo, resolveNames, signalProcess, startProcess, stopProcess, type Outcome } from '../supervisor/commands';
-import type { Supervisor } from '../supervisor/supervisor';
+import { ConfigError } from '../config/types';
+import { closeAfter, HttpError, readBody, sendJson as send } from './http-util';
+import { followInto, handleLogtail } from './logtail';
 import { readiness } from './readiness';
+import { handleRpc } from './xmlrpc/handler';
+import type { RpcDeps } from './xmlrpc/methods';
 
-export interface ApiDeps {
-  supervisor: Supervisor;
-  output: Output;
+/** What the control server's handlers need: the XML-RPC methods' deps, and the event bus. */
+export type ApiDeps = RpcDeps & {
   /** Supervisor's events, streamed as JSON lines by GET /v1/events. */
   events?: EventBus;
-  /** Ask for the shutdown (as `ctl shutdown`). */
-  shutdown(): void;
-}
+};
 
 const MAX_BODY = 64 * 1024;
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  let size = 0;
-  const parts: Buffer[] = [];
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new HttpError(413, 'request body too large');
-    parts.push(chunk as Buffer);
-  }
-  if (size === 0) return {};
+  const raw = await readBody(req, MAX_BODY);
+  if (raw.length === 0) return {};
   try {
-    const body = JSON.parse(Buffer.concat(parts).toString('utf8'));
+    const body = JSON.parse(raw.toString('utf8'));
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('not an object');
     return body;
   } catch (err) {
@@ -79,6 +59,8 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ap
   const url = new URL(req.url ?? '/', 'http://localhost');
   const route = `${req.method} ${url.pathname}`;
   try {
+    if (url.pathname.startsWith('/RPC2')) return await handleRpc(req, res, deps);
+    if (url.pathname.startsWith('/logtail/') || url.pathname === '/mainlogtail') return handleLogtail(req, url, res, deps);
     switch (route) {
       case 'GET /healthz':
         return send(res, 200, { alive: true });
@@ -121,6 +103,10 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ap
         results.push(...outcomes.flat());
         return send(res, 200, { results });
       }
+      case 'POST /v1/reload':
+        return send(res, 200, await reload(deps));
+      case 'GET /v1/avail':
+        return send(res, 200, { programs: avail(deps) });
       case 'POST /v1/shutdown':
         send(res, 200, { shuttingDown: true });
         deps.shutdown();
@@ -133,9 +119,37 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ap
         throw new HttpError(404, `no such endpoint: ${route}`);
     }
   } catch (err) {
+    closeAfter(res);
+    if (res.headersSent) return void res.destroy();
     if (err instanceof HttpError) return send(res, err.status, { error: err.message });
     return send(res, 500, { error: (err as Error).message });
   }
+}
+
+/** `ctl reload`: a config with problems is reported and changes nothing. */
+async function reload(deps: ApiDeps): Promise<Record<string, unknown>> {
+  let config;
+  try {
+    config = deps.readConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) throw new HttpError(400, err.message);
+    throw err;
+  }
+  if (deps.supervisor.isShuttingDown) throw new HttpError(409, 'ringmaster is shutting down');
+  return { ...(await deps.supervisor.reload(config)) };
+}
+
+/** `ctl avail`: every program of the config last read, whether it is in use. */
+function avail(deps: ApiDeps) {
+  const active = new Set(deps.supervisor.programs.map((p) => p.name));
+  return deps.supervisor.latestPrograms.map((p) => ({
+    name: p.name,
+    group: p.group,
+    inUse: active.has(p.name),
+    autostart: p.autostart && !p.disabled,
+    priority: p.priority,
+    numprocs: p.numprocs,
+  }));
 }
 
 /** The recent output of one process; with follow=1, a stream of what it prints next. */
@@ -147,12 +161,11 @@ function tail(url: URL, res: ServerResponse, deps: ApiDeps): void {
   if (!Number.isInteger(bytes) || bytes < 0) throw new HttpError(400, 'bytes must be a whole number');
   const { processes } = resolveNames(deps.supervisor, [name]);
   if (processes.length !== 1) throw new HttpError(404, `no such process: ${name}`);
-  const buffer = deps.output.tail(processes[0].name, stream);
+  const follow = url.searchParams.get('follow') === '1';
+  const buffer = deps.output.tail(processes[0].name, stream, follow);
   res.writeHead(200, { 'content-type': 'application/octet-stream' });
-  if (buffer) res.write(buffer.last(bytes));
-  if (url.searchParams.get('follow') !== '1' || !buffer) return void res.end();
-  const stop = buffer.follow((chunk) => res.write(chunk));
-  res.on('close', stop);
+  if (!follow || !buffer) return void res.end(buffer?.last(bytes));
+  followInto(buffer, res, bytes);
 }
 
 /**

@@ -2,7 +2,7 @@
 // (state changes, output, ticks, ringmaster's own state). run.ts creates one EventSystem; launch
 // hands it listener pipes and output chunks; the control API streams the bus as JSON.
 import type { Readable, Writable } from 'node:stream';
-import type { Config } from '../config/types';
+import type { ProgramConfig } from '../config/types';
 import { isExpected } from '../supervisor/exit-status';
 import type { ProcessSpec } from '../supervisor/process';
 import type { StateChange, Supervisor } from '../supervisor/supervisor';
@@ -17,23 +17,17 @@ const TICKS = [5, 60, 3600];
 
 export class EventSystem {
   readonly bus = new EventBus();
-  private readonly pools = new Map<string, ListenerPool>();
+  private readonly pools = new Map<string, { program: ProgramConfig; pool: ListenerPool; remove: () => void }>();
   private readonly removers: Array<() => void> = [];
   private tickTimer: NodeJS.Timeout | undefined;
   private lastTick: Record<number, number> = {};
+  private groups = new Set<string>();
 
-  constructor(config: Config, log: (text: string) => void) {
-    for (const p of config.programs) {
-      if (!p.eventListener) continue;
-      const pool = new ListenerPool({ name: p.name, ...p.eventListener }, this.bus, log);
-      this.pools.set(p.name, pool);
-      this.removers.push(this.bus.addPool((e) => pool.offer(e)));
-    }
-  }
+  constructor(private readonly log: (text: string) => void) {}
 
   /** launch: a listener process's stdin and stdout belong to its pool's protocol. */
   attachListener(spec: ProcessSpec, stdin: Writable, stdout: Readable): void {
-    this.pools.get(spec.program.name)?.attach(spec.name, stdin, stdout);
+    this.pools.get(spec.program.name)?.pool.attach(spec.name, stdin, stdout);
   }
 
   /** launch: a chunk a program with `<stream>_events_enabled` wrote (PROCESS_LOG_*: one per chunk). */
@@ -43,11 +37,6 @@ export class EventSystem {
     ], chunk.toString('utf8'));
   }
 
-  /** XML-RPC sendRemoteCommEvent. */
-  remoteCommunication(type: string, data: string): void {
-    this.bus.publish('REMOTE_COMMUNICATION', [['type', type]], data);
-  }
-
   /**
    * Follow the supervisor. Call before `supervisor.start()`: as in supervisord, every group is
    * announced and SUPERVISOR_STATE_CHANGE_RUNNING sent before the first process starts.
@@ -55,24 +44,59 @@ export class EventSystem {
   watch(supervisor: Supervisor): void {
     const onState = (c: StateChange) => this.onState(c);
     const onShutdown = () => this.bus.publish('SUPERVISOR_STATE_CHANGE_STOPPING', []);
+    const onRemote = (type: string, data: string) => this.bus.publish('REMOTE_COMMUNICATION', [['type', type]], data);
+    const onProcesses = () => this.sync(supervisor);
     supervisor.on('state', onState);
     supervisor.on('shutdown', onShutdown);
-    this.removers.push(() => supervisor.off('state', onState), () => supervisor.off('shutdown', onShutdown));
-    const groups = [...new Set(supervisor.processes.map((p) => p.spec.group))];
-    for (const g of groups) this.bus.publish('PROCESS_GROUP_ADDED', [['groupname', g]], '');
+    supervisor.on('remote', onRemote);
+    supervisor.on('processes', onProcesses);
+    this.removers.push(
+      () => supervisor.off('state', onState),
+      () => supervisor.off('shutdown', onShutdown),
+      () => supervisor.off('remote', onRemote),
+      () => supervisor.off('processes', onProcesses),
+    );
+    this.sync(supervisor);
     this.bus.publish('SUPERVISOR_STATE_CHANGE_RUNNING', []);
     this.startTicks();
+  }
+
+  /**
+   * After a start or a reload: one pool per listener program (a changed one gets a fresh pool),
+   * PROCESS_GROUP_ADDED / _REMOVED for the groups that came and went.
+   */
+  private sync(supervisor: Supervisor): void {
+    const listeners = new Map(supervisor.programs.filter((p) => p.eventListener).map((p) => [p.name, p]));
+    for (const [name, entry] of this.pools) {
+      if (listeners.get(name) === entry.program) continue;
+      entry.pool.close();
+      entry.remove();
+      this.pools.delete(name);
+    }
+    for (const [name, program] of listeners) {
+      if (this.pools.has(name)) continue;
+      const pool = new ListenerPool({ name, ...program.eventListener! }, this.bus, this.log);
+      this.pools.set(name, { program, pool, remove: this.bus.addPool((e) => pool.offer(e)) });
+    }
+    const now = new Set(supervisor.processes.map((p) => p.spec.group));
+    for (const g of this.groups) if (!now.has(g)) this.bus.publish('PROCESS_GROUP_REMOVED', [['groupname', g]], '');
+    for (const g of now) if (!this.groups.has(g)) this.bus.publish('PROCESS_GROUP_ADDED', [['groupname', g]], '');
+    this.groups = now;
   }
 
   close(): void {
     if (this.tickTimer) clearTimeout(this.tickTimer);
     this.tickTimer = undefined;
     for (const remove of this.removers.splice(0)) remove();
-    for (const pool of this.pools.values()) pool.close();
+    for (const { pool, remove } of this.pools.values()) {
+      pool.close();
+      remove();
+    }
+    this.pools.clear();
   }
 
   private onState({ process: p, from, to }: StateChange): void {
-    this.pools.get(p.spec.program.name)?.processState(p.name, to);
+    this.pools.get(p.spec.program.name)?.pool.processState(p.name, to);
     const fields: SupervisorEvent['fields'] = [['processname', p.name], ['groupname', p.spec.group], ['from_state', from]];
     if (to === 'STARTING' || to === 'BACKOFF') fields.push(['tries', p.tries]);
     else if (to === 'RUNNING' || to === 'STOPPING') fields.push(['pid', p.pid]);

@@ -60,6 +60,18 @@ export class LogFile {
     this.open();
   }
 
+  /** Supervisor's clearProcessLogs: the file is removed and a new, empty one opened. */
+  clear(): void {
+    this.close();
+    try {
+      rmSync(this.config.path, { force: true });
+    } catch (err) {
+      this.fail(err);
+    }
+    this.failed = false;
+    this.open();
+  }
+
   close(): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;

@@ -192,6 +192,8 @@ export function createOutput(opts: OutputOptions): Output {
   const colors = new Map<string, number>();
   const logFiles = new Map<string, LogFile>();
   const tails = new Map<string, TailBuffer>();
+  const logFileOf = new Map<string, LogFile>();
+  const mainLog = new TailBuffer(opts.tailBytes);
   let width = 0;
   const formatFor = (name: string, stream: StreamName) => {
     if (!colors.has(name)) colors.set(name, colors.size);
@@ -229,6 +231,7 @@ export function createOutput(opts: OutputOptions): Output {
         // One open file per path, kept across restarts of the program.
         logFile = logFiles.get(options.logFile.path);
         if (!logFile) logFiles.set(options.logFile.path, (logFile = new LogFile(options.logFile, warn)));
+        logFileOf.set(key, logFile);
       }
       const splitter = new LineSplitter(formatFor(name, streamName), maxLine);
       const source = new Source(name, streamName, stream, splitter, sink, idleMs, { logFile, tail });
@@ -259,10 +262,23 @@ export function createOutput(opts: OutputOptions): Output {
 
     system(text, streamName = 'stdout') {
       sinks[streamName].write(systemLine(text, streamName));
+      mainLog.write(Buffer.from(`${timestamp()} ${text}\n`));
     },
 
-    tail(name, streamName) {
-      return tails.get(`${name}\0${streamName}`);
+    mainLog: () => mainLog,
+
+    clearLogs(name) {
+      for (const stream of ['stdout', 'stderr'] as const) {
+        tails.get(`${name}\0${stream}`)?.clear();
+        logFileOf.get(`${name}\0${stream}`)?.clear();
+      }
+    },
+
+    tail(name, streamName, create = false) {
+      const key = `${name}\0${streamName}`;
+      let tail = tails.get(key);
+      if (!tail && create) tails.set(key, (tail = new TailBuffer(opts.tailBytes)));
+      return tail;
     },
 
     settle(timeoutMs) {

@@ -29,6 +29,26 @@ export class TailBuffer {
     }
   }
 
+  /** Forget everything (clearProcessLogs): offsets start again at 0. */
+  clear(): void {
+    this.chunks = [];
+    this.size = 0;
+    this.total = 0;
+  }
+
+  /**
+   * Bytes [from, to) of everything ever written, as far as they are still held: the stream is a
+   * file whose size is `total` and whose beginning was cut away (Supervisor's readLog offsets).
+   */
+  slice(from: number, to: number): Buffer {
+    const start = Math.max(from, this.total - this.size);
+    const end = Math.min(to, this.total);
+    if (end <= start) return Buffer.alloc(0);
+    const held = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size);
+    const base = this.total - this.size;
+    return Buffer.from(held.subarray(start - base, end - base));
+  }
+
   /** The last `bytes` bytes still held, at most `capacity` (all of them when omitted). */
   last(bytes = this.capacity): Buffer {
     const n = Math.min(bytes, this.capacity, this.size);

@@ -24,8 +24,12 @@ export interface Output {
   attach(name: string, stream: StreamName, source: Readable, options?: AttachOptions): Promise<void>;
   /** A message of ringmaster itself: `ringmaster | text`. */
   system(text: string, stream?: StreamName): void;
-  /** The recent output of a process's stream (bounded), or undefined if it never printed. */
-  tail(name: string, stream: StreamName): TailBuffer | undefined;
+  /** The recent output of a process's stream (bounded), or undefined if it never printed (unless `create`). */
+  tail(name: string, stream: StreamName, create?: boolean): TailBuffer | undefined;
+  /** ringmaster's own recent messages (Supervisor's main log, for readLog). */
+  mainLog(): TailBuffer;
+  /** Empty a process's tail buffers and log files (clearProcessLogs). */
+  clearLogs(name: string): void;
   /** Reopen every log file (SIGUSR2, after an external logrotate moved them). */
   reopenLogs(): void;
   /** Resolves once every attached pipe reached EOF (all its lines written), or after `timeoutMs`. */

@@ -63,11 +63,14 @@ export function launch(spec: ProcessSpec, opts: LaunchOptions): StartedChild {
     groups: user?.groups,
     umask: program.umask,
     pgroup: 'pgroup',
-    // /dev/null as in a container started without -i; a pipe comes back with sendProcessStdin.
-    stdin: listener ? 'pipe' : 'null',
+    // A pipe, as in Supervisor: sendProcessStdin writes to it, and a program reading its stdin
+    // waits instead of seeing end-of-file at once. A listener's is the protocol channel.
+    stdin: 'pipe',
     stdout: 'pipe',
     stderr: program.redirectStderr ? 'stdout' : 'pipe',
   });
+  // Writes to a child that exited fail with EPIPE; writeStdin reports that, it must not throw.
+  child.stdin?.on('error', () => {});
   if (listener && child.stdin && child.stdout) events.attachListener(spec, child.stdin, child.stdout);
   else if (child.stdout) void opts.output.attach(spec.name, 'stdout', child.stdout, { logFile: logFile(spec, 'stdout', opts) });
   if (child.stderr) void opts.output.attach(spec.name, 'stderr', child.stderr, { logFile: logFile(spec, 'stderr', opts) });

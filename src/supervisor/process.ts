@@ -19,7 +19,11 @@ export interface ProcessSpec {
 export interface StartedChild {
   pid: number;
   exited: Promise<ExitStatus>;
+  /** The write end of its stdin pipe (Supervisor's sendProcessStdin), if it has one. */
+  stdin?: NodeJS.WritableStream & { destroy(): void; destroyed: boolean };
 }
+
+export type StdinResult = 'ok' | 'NOT_RUNNING' | 'NO_FILE';
 
 export interface SpawnFailure {
   /** errno name, e.g. 'ENOENT' */
@@ -63,6 +67,8 @@ export class SupervisedProcess {
   /** Why the process is in its state, in Supervisor's words (shown by status). */
   description = '';
   startedAt = 0;
+  /** When the last child ended (Supervisor's laststop), 0 if none did. */
+  stoppedAt = 0;
   stateSince: number;
 
   private startFailures = 0;
@@ -72,6 +78,7 @@ export class SupervisedProcess {
   private groupTimer: NodeJS.Timeout | undefined;
   private stopWaiters: Array<() => void> = [];
   private stopping = false;
+  private stdin: StartedChild['stdin'];
   private readonly now: () => number;
 
   constructor(
@@ -151,6 +158,14 @@ export class SupervisedProcess {
     return trySignal(this.spec.program.stopasgroup ? -this.pid : this.pid, sig);
   }
 
+  /** Write to the running child's stdin; resolves once the data was handed to the pipe. */
+  writeStdin(data: Buffer): Promise<StdinResult> {
+    const stdin = this.stdin;
+    if (this.pid === 0 || this.stopping || this.state === 'STOPPING') return Promise.resolve('NOT_RUNNING');
+    if (!stdin || stdin.destroyed) return Promise.resolve('NO_FILE');
+    return new Promise((resolve) => stdin.write(data, (err) => resolve(err ? 'NO_FILE' : 'ok')));
+  }
+
   /** Called after any reap that may have emptied this process's group. */
   checkGroup(): void {
     if (this.stopping && this.pid === 0) this.finishStopIfGroupGone();
@@ -185,6 +200,7 @@ export class SupervisedProcess {
     this.pid = child.pid;
     this.lastPid = child.pid;
     this.pgid = child.pid;
+    this.stdin = child.stdin;
     this.deps.log(`spawned: ${this.name} with pid ${child.pid}`);
     child.exited.then((status) => this.onExit(status));
     const startsecs = this.spec.program.startsecsMs;
@@ -203,7 +219,10 @@ export class SupervisedProcess {
   private onExit(status: ExitStatus): void {
     const uptime = this.now() - this.startedAt;
     this.lastExit = status;
+    this.stoppedAt = this.now();
     this.pid = 0;
+    this.stdin?.destroy();
+    this.stdin = undefined;
     if (!groupAlive(this.pgid)) this.pgid = 0; // nothing of it lingers
     this.clearTimer();
     const program = this.spec.program;

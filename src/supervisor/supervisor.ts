@@ -1,6 +1,7 @@
 import { trySignal } from '../signal-util';
 import { EventEmitter } from 'node:events';
-import type { Config } from '../config/types';
+import type { Config, ProgramConfig } from '../config/types';
+import { diffGroups, diffPrograms, programsByGroup, type ConfigDiff } from './config-diff';
 import { describeExit } from './exit-status';
 import { ExitPolicyJudge } from './exit-policy';
 import { SupervisedProcess, type ProcessSpec, type StartedChild } from './process';
@@ -26,7 +27,13 @@ export interface SupervisorEvents {
   state: [StateChange];
   /** A shutdown began (once). */
   shutdown: [];
+  /** Processes were added or removed (reload, addProcessGroup, removeProcessGroup). */
+  processes: [];
+  /** sendRemoteCommEvent(type, data): Supervisor's REMOTE_COMMUNICATION event. */
+  remote: [string, string];
 }
+
+export type GroupChange = 'ok' | 'BAD_NAME' | 'ALREADY_ADDED' | 'STILL_RUNNING' | 'SHUTDOWN_STATE';
 
 /**
  * The orchestrator: owns every SupervisedProcess, starts them in priority order, applies the
@@ -34,32 +41,42 @@ export interface SupervisorEvents {
  * and listens to its events.
  */
 export class Supervisor extends EventEmitter<SupervisorEvents> {
-  readonly processes: SupervisedProcess[];
+  /** Sorted by (priority, program, process name); changed in place by reloads. */
+  readonly processes: SupervisedProcess[] = [];
   /** Resolves with ringmaster's exit code once the shutdown is complete. */
   readonly finished: Promise<number>;
 
   private shuttingDown = false;
   private exitCode = 0;
   private resolveFinished!: (code: number) => void;
-  private readonly judge: ExitPolicyJudge;
+  private judge: ExitPolicyJudge;
+  /** The config last read: what addGroup takes programs from (Supervisor's reread). */
+  private latest: Config;
+  private reloading: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly config: Config,
+    private config: Config,
     private readonly deps: SupervisorDeps,
   ) {
     super();
+    this.latest = config;
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
-    this.processes = config.programs.flatMap(processSpecs).map(
-      (spec) =>
-        new SupervisedProcess(spec, {
-          spawn: (s) => deps.launch(s),
-          log: deps.log,
-          onTransition: (process, from, to) => this.emit('state', { process, from, to }),
-          onEnded: (p, code, expected) => this.onEnded(p, code, expected),
-          mayRestart: () => !this.shuttingDown,
-        }),
-    );
+    this.addPrograms(config.programs);
     this.judge = new ExitPolicyJudge(config.settings.exitPolicy, this.processes);
+  }
+
+  get settings(): Config['settings'] {
+    return this.config.settings;
+  }
+
+  /** The programs that have processes now, in start order. */
+  get programs(): ProgramConfig[] {
+    return [...new Set(this.processes.map((p) => p.spec.program))];
+  }
+
+  /** Programs of the config last read that are not running here ('avail'). */
+  get latestPrograms(): readonly ProgramConfig[] {
+    return this.latest.programs;
   }
 
   get isShuttingDown(): boolean {
@@ -68,10 +85,91 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Start every autostart program that is not disabled, lowest priority first. */
   start(): void {
-    for (const p of this.processes) {
+    this.autostart(this.processes);
+  }
+
+  private autostart(processes: readonly SupervisedProcess[]): void {
+    for (const p of processes) {
       const program = p.spec.program;
       if (program.autostart && !program.disabled) p.start();
     }
+  }
+
+  /** Remember a newly read config and tell how its groups differ (Supervisor's reloadConfig). */
+  reread(next: Config): ConfigDiff {
+    this.latest = next;
+    return diffGroups(this.programs, next);
+  }
+
+  /** Add a group of the config last read and start its autostart programs (addProcessGroup). */
+  addGroup(name: string): GroupChange {
+    if (this.shuttingDown) return 'SHUTDOWN_STATE';
+    const programs = programsByGroup(this.latest.programs).get(name);
+    if (!programs) return 'BAD_NAME';
+    if (this.processes.some((p) => p.spec.group === name)) return 'ALREADY_ADDED';
+    this.autostart(this.addPrograms(programs));
+    return 'ok';
+  }
+
+  /** Forget a group whose processes are all stopped (removeProcessGroup). */
+  removeGroup(name: string): GroupChange {
+    if (this.shuttingDown) return 'SHUTDOWN_STATE';
+    const members = this.processes.filter((p) => p.spec.group === name);
+    if (members.length === 0) return 'BAD_NAME';
+    if (members.some((p) => p.active || p.pgid !== 0)) return 'STILL_RUNNING';
+    this.removeProcesses(members);
+    return 'ok';
+  }
+
+  /**
+   * Apply a newly read config (SIGHUP, `ctl reload`): removed programs stop and go, changed ones
+   * stop and start again with their new config, added ones start; the rest keep running
+   * untouched. One reload at a time.
+   */
+  reload(next: Config): Promise<ConfigDiff> {
+    const run = this.reloading.then(() => this.applyConfig(next));
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyConfig(next: Config): Promise<ConfigDiff> {
+    if (this.shuttingDown) throw new Error('ringmaster is shutting down');
+    const diff = diffPrograms(this.programs, next.programs);
+    this.latest = next;
+    const going = new Set([...diff.removed, ...diff.changed]);
+    const leaving = this.processes.filter((p) => going.has(p.spec.program.name));
+    await Promise.all(leaving.map((p) => p.stop()));
+    if (this.shuttingDown) return diff;
+    this.removeProcesses(leaving);
+    if (next.settings.exitPolicy !== this.config.settings.exitPolicy) this.judge = new ExitPolicyJudge(next.settings.exitPolicy, this.processes);
+    this.config = next;
+    const coming = new Set([...diff.added, ...diff.changed]);
+    this.autostart(this.addPrograms(next.programs.filter((p) => coming.has(p.name))));
+    return diff;
+  }
+
+  private addPrograms(programs: readonly ProgramConfig[]): SupervisedProcess[] {
+    const added = programs.flatMap(processSpecs).map(
+      (spec) =>
+        new SupervisedProcess(spec, {
+          spawn: (s) => this.deps.launch(s),
+          log: this.deps.log,
+          onTransition: (process, from, to) => this.emit('state', { process, from, to }),
+          onEnded: (p, code, expected) => this.onEnded(p, code, expected),
+          mayRestart: () => !this.shuttingDown,
+        }),
+    );
+    this.processes.push(...added);
+    this.processes.sort(startOrder);
+    this.emit('processes');
+    return added.sort(startOrder);
+  }
+
+  private removeProcesses(gone: readonly SupervisedProcess[]): void {
+    const set = new Set(gone);
+    const kept = this.processes.filter((p) => !set.has(p));
+    this.processes.splice(0, this.processes.length, ...kept);
+    this.emit('processes');
   }
 
   /** Send a signal to every running process's group (forward_signals, HUP until reload exists). */
@@ -121,7 +219,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   private async runShutdown(): Promise<void> {
     const deadline = setTimeout(() => {
-      this.deps.log(`shutdown_timeout (${this.config.settings.shutdownTimeoutMs / 1000}s) reached: killing everything`);
+      this.deps.log(`shutdown_timeout (${this.settings.shutdownTimeoutMs / 1000}s) reached: killing everything`);
       this.killAll();
     }, this.config.settings.shutdownTimeoutMs);
     for (const level of this.stopLevels()) {
@@ -155,6 +253,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const why = p.state === 'FATAL' ? 'entered FATAL' : 'exited';
     this.shutdown(`${p.name} ${why} (exit_policy: ${policy}): shutting down with exit code ${endWith}`, endWith);
   }
+}
+
+function startOrder(a: SupervisedProcess, b: SupervisedProcess): number {
+  const pa = a.spec.program;
+  const pb = b.spec.program;
+  return pa.priority - pb.priority || compare(pa.name, pb.name) || a.spec.processNum - b.spec.processNum;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function summaryLine(p: SupervisedProcess): string {

@@ -1,0 +1,82 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Settings } from '../config/types';
+import { handle, type ApiDeps } from './api';
+import { sendJson } from './http-util';
+
+/** Open to anyone who can reach the port: what a kubelet or a Prometheus scraper asks. */
+const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** Compare in constant time (hashes first, so lengths never leak). */
+function same(a: string, b: string): boolean {
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+/** Does `Authorization: Basic …` carry the configured user and password (plain or `{SHA}hex`)? */
+export function authorized(header: string | undefined, username: string, password: string): boolean {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
+  if (!m) return false;
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return false;
+  const user = decoded.slice(0, colon);
+  const given = decoded.slice(colon + 1);
+  const expected = password.startsWith('{SHA}') ? password.slice(5).toLowerCase() : password;
+  const offered = password.startsWith('{SHA}') ? createHash('sha1').update(given).digest('hex') : given;
+  return same(user, username) && same(offered, expected);
+}
+
+export interface HttpListener {
+  address: string | null;
+  close(): Promise<void>;
+}
+
+/**
+ * `settings.http` (SPEC §6): the probes and /metrics for anyone; everything else only with HTTP
+ * Basic credentials, and not at all when none are configured. Failing to listen is a warning,
+ * never a failed start.
+ */
+export async function startHttpListener(settings: Settings, deps: ApiDeps, warn: (text: string) => void): Promise<HttpListener> {
+  const addr = settings.http;
+  if (!addr) return { address: null, close: async () => {} };
+  const { httpUsername: username, httpPassword: password } = settings;
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (!OPEN_PATHS.has(path)) {
+      if (username === undefined || password === undefined) {
+        return sendJson(res, 403, { error: 'the API on settings.http needs settings.http_username and http_password' });
+      }
+      if (!authorized(req.headers.authorization, username, password)) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="default"', connection: 'close', 'content-type': 'text/plain' });
+        return void res.end('Unauthorized\n');
+      }
+    }
+    void handle(req, res, deps);
+  });
+  server.on('clientError', (_err, socket) => socket.destroy());
+  const shown = `${addr.host.includes(':') ? `[${addr.host}]` : addr.host || '*'}:${addr.port}`;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(addr.port, addr.host || undefined, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    warn(`cannot listen on settings.http ${shown}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    return { address: null, close: async () => {} };
+  }
+  return {
+    address: shown,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

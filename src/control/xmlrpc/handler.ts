@@ -1,0 +1,39 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError, readBody } from '../http-util';
+import { BadRequest, encodeFault, encodeResponse, parseCall } from './codec';
+import { faultStruct, invoke } from './dispatch';
+import { RpcFault } from './faults';
+import type { RpcDeps } from './methods';
+
+/** sendProcessStdin may carry a few MiB; nothing legitimate is bigger. */
+export const MAX_RPC_BODY = 4 * 1024 * 1024;
+
+function reply(res: ServerResponse, status: number, xml: string): void {
+  res.writeHead(status, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(xml) });
+  res.end(xml);
+}
+
+/**
+ * POST /RPC2 (any path under it, as Supervisor matches): one XML-RPC call. A call that is not
+ * XML-RPC answers HTTP 400 like Supervisor; a method's failure is a fault with Supervisor's code.
+ */
+export async function handleRpc(req: IncomingMessage, res: ServerResponse, deps: RpcDeps): Promise<void> {
+  if (req.method !== 'POST') throw new HttpError(400, 'XML-RPC takes POST');
+  const body = await readBody(req, MAX_RPC_BODY);
+  let call;
+  try {
+    call = parseCall(body.toString('utf8'));
+  } catch (err) {
+    if (err instanceof BadRequest) throw new HttpError(400, err.message);
+    throw err;
+  }
+  let result;
+  try {
+    result = await invoke(deps, call.methodName, call.params);
+  } catch (err) {
+    if (!(err instanceof RpcFault)) deps.output.system(`XML-RPC ${call.methodName} failed: ${(err as Error).stack ?? err}`, 'stderr');
+    const f = faultStruct(err);
+    return reply(res, 200, encodeFault(f.faultCode as number, f.faultString as string));
+  }
+  reply(res, 200, encodeResponse(result));
+}

@@ -1,0 +1,394 @@
+import { resolveUser } from '../../config/users';
+import { ConfigError, type Config } from '../../config/types';
+import type { Output } from '../../output/types';
+import type { TailBuffer } from '../../output/tail';
+import { processSpecs } from '../../supervisor/process-names';
+import type { SupervisedProcess } from '../../supervisor/process';
+import { signalNumber } from '../../supervisor/exit-status';
+import type { Supervisor } from '../../supervisor/supervisor';
+import type { RpcStruct, RpcValue } from './codec';
+import { RpcFault } from './faults';
+import { forEach, groupMembers, isRunning, isSignallable, lookup, parseRpcSignal, processInfoStruct, signalOne, startOne, stopOne } from './process-calls';
+
+export interface RpcDeps {
+  supervisor: Supervisor;
+  output: Output;
+  /** Begin the shutdown (supervisor.shutdown). */
+  shutdown(): void;
+  /** Read the config files again; throws ConfigError. */
+  readConfig(): Config;
+  /** Read the config and apply what changed (supervisor.restart, SIGHUP, `ctl reload`). */
+  reload(): Promise<unknown>;
+}
+
+type ParamType = 'string' | 'int' | 'boolean' | 'array' | 'struct' | 'signal' | 'chars';
+
+export interface Method {
+  params: ParamType[];
+  /** How many trailing params may be left out. */
+  optional?: number;
+  returns: string;
+  help: string;
+  /** Calls that still work while ringmaster shuts down (Supervisor's _update exceptions). */
+  duringShutdown?: boolean;
+  run(deps: RpcDeps, args: RpcValue[]): RpcValue | Promise<RpcValue>;
+}
+
+export const API_VERSION = '3.0';
+/** The Supervisor release whose API this is; tools compare against it. */
+export const SUPERVISOR_VERSION = '4.2.5';
+
+const str = (v: RpcValue) => v as string;
+const int = (v: RpcValue) => v as number;
+const bool = (v: RpcValue | undefined, dflt: boolean) => (v === undefined ? dflt : (v as boolean));
+
+function processOf(deps: RpcDeps, name: string): SupervisedProcess {
+  const { process } = lookup(deps.supervisor, name);
+  if (!process) throw new RpcFault('BAD_NAME', name);
+  return process;
+}
+
+/** Supervisor's readFile on a stream held in memory (the beginning may be cut away). */
+function readLog(buffer: TailBuffer | undefined, offset: number, length: number): string {
+  if (offset < 0 && length !== 0) throw new RpcFault('BAD_ARGUMENTS');
+  if (offset >= 0 && length < 0) throw new RpcFault('BAD_ARGUMENTS');
+  if (!buffer) return '';
+  if (offset < 0) return buffer.slice(buffer.total + offset, buffer.total).toString('utf8');
+  return buffer.slice(offset, length === 0 ? buffer.total : offset + length).toString('utf8');
+}
+
+/** Supervisor's tailFile: [bytes, newOffset, overflow]. */
+function tailLog(buffer: TailBuffer | undefined, offset: number, length: number): RpcValue {
+  if (!buffer) return ['', 0, false];
+  const size = buffer.total;
+  let overflow = false;
+  if (size > offset + length) {
+    overflow = true;
+    offset = size - 1;
+  }
+  if (offset + length > size) {
+    if (offset > size - 1) length = 0;
+    offset = size - length;
+  }
+  offset = Math.max(0, offset);
+  length = Math.max(0, length);
+  const data = length === 0 ? '' : buffer.slice(offset, offset + length).toString('utf8');
+  return [data, size, overflow];
+}
+
+const processLogs = (stream: 'stdout' | 'stderr', tail: boolean): Method => ({
+  params: ['string', 'int', 'int'],
+  returns: tail ? 'array' : 'string',
+  help: tail
+    ? `Provides a more efficient way to tail the (${stream}) log than read. Requests (length) bytes from the (name)'s log, starting at (offset); if the log is larger than (offset + length), the overflow flag is set and the offset moved to the end. ringmaster keeps each process's recent output in memory (64 KiB per stream).\n@param string name the name of the process (or 'group:name')\n@param int offset offset to start reading from\n@param int length maximum number of bytes to return\n@return array result [string bytes, int offset, bool overflow]`
+    : `Read length bytes from name's ${stream} log starting at offset. ringmaster keeps each process's recent output in memory (64 KiB per stream).\n@param string name the name of the process (or 'group:name')\n@param int offset offset to start reading from\n@param int length number of bytes to read from the log\n@return string result Bytes of log`,
+  run(deps, [name, offset, length]) {
+    const p = processOf(deps, str(name));
+    const buffer = deps.output.tail(p.name, stream);
+    return tail ? tailLog(buffer, int(offset), int(length)) : readLog(buffer, int(offset), int(length));
+  },
+});
+
+function configInfo(deps: RpcDeps): RpcStruct[] {
+  const sup = deps.supervisor;
+  const active = new Set(sup.processes.map((p) => p.spec.group));
+  const out: RpcStruct[] = [];
+  for (const program of sup.latestPrograms) {
+    let uid: RpcValue = 'none';
+    if (program.user) {
+      try {
+        uid = resolveUser(program.user).uid;
+      } catch {
+        uid = program.user;
+      }
+    }
+    const log = (f: typeof program.stdoutLogfile): RpcValue => (f ? (f.path === 'AUTO' ? 'auto' : f.path) : 'none');
+    for (const spec of processSpecs(program)) {
+      out.push({
+        autostart: program.autostart && !program.disabled,
+        command: program.commandText,
+        directory: program.directory ?? 'none',
+        exitcodes: program.exitcodes,
+        group: program.group,
+        group_prio: program.priority,
+        inuse: active.has(program.group),
+        killasgroup: program.killasgroup,
+        name: spec.name,
+        process_prio: program.priority,
+        redirect_stderr: program.redirectStderr,
+        serverurl: 'auto',
+        startretries: program.startretries,
+        startsecs: Math.round(program.startsecsMs / 1000),
+        stderr_capture_maxbytes: 0,
+        stderr_events_enabled: false,
+        stderr_logfile: log(program.stderrLogfile),
+        stderr_logfile_backups: program.stderrLogfile?.backups ?? 0,
+        stderr_logfile_maxbytes: program.stderrLogfile?.maxBytes ?? 0,
+        stderr_syslog: false,
+        stdout_capture_maxbytes: 0,
+        stdout_events_enabled: false,
+        stdout_logfile: log(program.stdoutLogfile),
+        stdout_logfile_backups: program.stdoutLogfile?.backups ?? 0,
+        stdout_logfile_maxbytes: program.stdoutLogfile?.maxBytes ?? 0,
+        stdout_syslog: false,
+        stopsignal: signalNumber(program.stopsignal),
+        stopwaitsecs: Math.round(program.stopwaitsecsMs / 1000),
+        uid,
+      });
+    }
+  }
+  return out.sort((a, b) => (String(a.name) < String(b.name) ? -1 : String(a.name) > String(b.name) ? 1 : 0));
+}
+
+/** supervisor.* — every method of Supervisor 4.2's rpcinterface, aliases included. */
+export const SUPERVISOR_METHODS: Record<string, Method> = {
+  getAPIVersion: { params: [], returns: 'string', help: 'Return the version of the RPC API used by supervisord\n@return string version id', run: () => API_VERSION },
+  getSupervisorVersion: {
+    params: [],
+    returns: 'string',
+    help: 'Return the version of the supervisor package in use by supervisord (the Supervisor API level ringmaster implements)\n@return string version id',
+    run: () => SUPERVISOR_VERSION,
+  },
+  getIdentification: { params: [], returns: 'string', help: 'Return identifying string of supervisord\n@return string identifier identifying string', run: () => 'ringmaster' },
+  getState: {
+    params: [],
+    returns: 'struct',
+    help: 'Return current state of supervisord as a struct\n@return struct A struct with keys int statecode, string statename',
+    run: () => ({ statecode: 1, statename: 'RUNNING' }),
+  },
+  getPID: { params: [], returns: 'int', help: 'Return the PID of supervisord\n@return int PID', run: () => process.pid },
+  readLog: {
+    params: ['int', 'int'],
+    returns: 'string',
+    help: "Read length bytes from the main log starting at offset (ringmaster's own recent messages, kept in memory)\n@param int offset offset to start reading from.\n@param int length number of bytes to read from the log.\n@return string result Bytes of log",
+    run: (deps, [offset, length]) => readLog(deps.output.mainLog(), int(offset), int(length)),
+  },
+  clearLog: {
+    params: [],
+    returns: 'boolean',
+    help: 'Clear the main log.\n@return boolean result always returns True unless error',
+    run(deps) {
+      deps.output.mainLog().clear();
+      return true;
+    },
+  },
+  shutdown: {
+    params: [],
+    returns: 'boolean',
+    help: 'Shut down the supervisor process\n@return boolean result always returns True unless error',
+    run(deps) {
+      // Answer first: the shutdown closes this connection.
+      setImmediate(() => deps.shutdown());
+      return true;
+    },
+  },
+  restart: {
+    params: [],
+    returns: 'boolean',
+    help: 'Restart the supervisor process. In ringmaster: re-read the config and apply only what changed (unchanged programs keep running)\n@return boolean result always return True unless error',
+    run(deps) {
+      deps.readConfig(); // a bad config is refused here, before anything changes
+      void deps.reload().catch(() => {});
+      return true;
+    },
+  },
+  reloadConfig: {
+    params: [],
+    returns: 'array',
+    help: 'Reload the configuration.\n\nThe result contains three arrays containing names of process groups:\n\n* `added` gives the process groups that have been added\n* `changed` gives the process groups whose contents have changed\n* `removed` gives the process groups that are no longer in the configuration\n\n@return array result [[added, changed, removed]]',
+    run(deps) {
+      let config: Config;
+      try {
+        config = deps.readConfig();
+      } catch (err) {
+        if (err instanceof ConfigError) throw new RpcFault('CANT_REREAD', err.message);
+        throw err;
+      }
+      const diff = deps.supervisor.reread(config);
+      return [[diff.added, diff.changed, diff.removed]];
+    },
+  },
+  addProcessGroup: {
+    params: ['string'],
+    returns: 'boolean',
+    help: 'Update the config for a running process from config file.\n@param string name name of process group to add\n@return boolean result true if successful',
+    run(deps, [name]) {
+      const r = deps.supervisor.addGroup(str(name));
+      if (r !== 'ok') throw new RpcFault(r, str(name));
+      return true;
+    },
+  },
+  removeProcessGroup: {
+    params: ['string'],
+    returns: 'boolean',
+    help: 'Remove a stopped process from the active configuration.\n@param string name name of process group to remove\n@return boolean result Indicates whether the removal was successful',
+    run(deps, [name]) {
+      const r = deps.supervisor.removeGroup(str(name));
+      if (r !== 'ok') throw new RpcFault(r, str(name));
+      return true;
+    },
+  },
+  startProcess: {
+    params: ['string', 'boolean'],
+    optional: 1,
+    returns: 'boolean',
+    help: "Start a process\n@param string name Process name (or ``group:name``, or ``group:*``)\n@param boolean wait Wait for process to be fully started\n@return boolean result Always true unless error",
+    run(deps, [name, wait]) {
+      const { members, process } = lookup(deps.supervisor, str(name));
+      if (!process) return forEach(members, (p) => !isRunning(p), (p) => startOne(deps.supervisor, p, bool(wait, true)));
+      return startOne(deps.supervisor, process, bool(wait, true));
+    },
+  },
+  startProcessGroup: {
+    params: ['string', 'boolean'],
+    optional: 1,
+    returns: 'array',
+    help: 'Start all processes in the group named \'name\'\n@param string name The group name\n@param boolean wait Wait for each process to be fully started\n@return array result An array of process status info structs',
+    run(deps, [name, wait]) {
+      const members = groupMembers(deps.supervisor, str(name));
+      return forEach(members, (p) => !isRunning(p), (p) => startOne(deps.supervisor, p, bool(wait, true)));
+    },
+  },
+  startAllProcesses: {
+    params: ['boolean'],
+    optional: 1,
+    returns: 'array',
+    help: 'Start all processes listed in the configuration file\n@param boolean wait Wait for each process to be fully started\n@return array result An array of process status info structs',
+    run: (deps, [wait]) => forEach(deps.supervisor.processes, (p) => !isRunning(p), (p) => startOne(deps.supervisor, p, bool(wait, true))),
+  },
+  stopProcess: {
+    params: ['string', 'boolean'],
+    optional: 1,
+    returns: 'boolean',
+    help: "Stop a process named by name\n@param string name The name of the process to stop (or 'group:name')\n@param boolean wait Wait for the process to be fully stopped\n@return boolean result Always return True unless error",
+    run(deps, [name, wait]) {
+      const { members, process } = lookup(deps.supervisor, str(name));
+      if (!process) return forEach(members, (p) => isRunning(p) || p.active, (p) => stopOne(p, bool(wait, true)));
+      return stopOne(process, bool(wait, true));
+    },
+  },
+  stopProcessGroup: {
+    params: ['string', 'boolean'],
+    optional: 1,
+    returns: 'array',
+    help: "Stop all processes in the process group named 'name'\n@param string name The group name\n@param boolean wait Wait for each process to be fully stopped\n@return array result An array of process status info structs",
+    run(deps, [name, wait]) {
+      const members = groupMembers(deps.supervisor, str(name));
+      return forEach(members, (p) => (isRunning(p) || p.active) && p.state !== 'STOPPING', (p) => stopOne(p, bool(wait, true)));
+    },
+  },
+  stopAllProcesses: {
+    params: ['boolean'],
+    optional: 1,
+    returns: 'array',
+    help: 'Stop all processes in the process list\n@param boolean wait Wait for each process to be fully stopped\n@return array result An array of process status info structs',
+    run: (deps, [wait]) => forEach(deps.supervisor.processes, (p) => (isRunning(p) || p.active) && p.state !== 'STOPPING', (p) => stopOne(p, bool(wait, true))),
+  },
+  signalProcess: {
+    params: ['string', 'signal'],
+    returns: 'boolean',
+    help: "Send an arbitrary UNIX signal to the process named by name\n@param string name Name of the process to signal (or 'group:name')\n@param string signal Signal to send, as name ('HUP') or number ('1')\n@return boolean",
+    run(deps, [name, signal]) {
+      const { members, process } = lookup(deps.supervisor, str(name));
+      if (!process) {
+        const sig = parseRpcSignal(signal as string);
+        return forEach(members, isSignallable, (p) => signalOne(p, sig));
+      }
+      return signalOne(process, parseRpcSignal(signal as string));
+    },
+  },
+  signalProcessGroup: {
+    params: ['string', 'signal'],
+    returns: 'array',
+    help: "Send a signal to all processes in the group named 'name'\n@param string name The group name\n@param string signal Signal to send, as name ('HUP') or number ('1')\n@return array",
+    run(deps, [name, signal]) {
+      const members = groupMembers(deps.supervisor, str(name));
+      const sig = parseRpcSignal(signal as string);
+      return forEach(members, isSignallable, (p) => signalOne(p, sig));
+    },
+  },
+  signalAllProcesses: {
+    params: ['signal'],
+    returns: 'array',
+    help: "Send a signal to all processes in the process list\n@param string signal Signal to send, as name ('HUP') or number ('1')\n@return array An array of process status info structs",
+    run(deps, [signal]) {
+      const sig = parseRpcSignal(signal as string);
+      return forEach(deps.supervisor.processes, isSignallable, (p) => signalOne(p, sig));
+    },
+  },
+  getAllConfigInfo: {
+    params: [],
+    returns: 'array',
+    help: 'Get info about all available process configurations. Each struct represents a single process (i.e. groups get flattened).\n@return array result An array of process config info structs',
+    run: (deps) => configInfo(deps),
+  },
+  getProcessInfo: {
+    params: ['string'],
+    returns: 'struct',
+    help: "Get info about a process named name\n@param string name The name of the process (or 'group:name')\n@return struct result A structure containing data about the process",
+    run: (deps, [name]) => processInfoStruct(processOf(deps, str(name))),
+  },
+  getAllProcessInfo: {
+    params: [],
+    returns: 'array',
+    help: 'Get info about all processes\n@return array result An array of process status results',
+    run(deps) {
+      const sorted = [...deps.supervisor.processes].sort((a, b) => cmp(a.spec.group, b.spec.group) || cmp(a.name, b.name));
+      return sorted.map(processInfoStruct);
+    },
+  },
+  readProcessStdoutLog: processLogs('stdout', false),
+  readProcessStderrLog: processLogs('stderr', false),
+  tailProcessStdoutLog: processLogs('stdout', true),
+  tailProcessStderrLog: processLogs('stderr', true),
+  clearProcessLogs: {
+    params: ['string'],
+    returns: 'boolean',
+    help: "Clear the stdout and stderr logs for the named process and reopen them.\n@param string name The name of the process (or 'group:name')\n@return boolean result Always True unless error",
+    run(deps, [name]) {
+      deps.output.clearLogs(processOf(deps, str(name)).name);
+      return true;
+    },
+  },
+  clearAllProcessLogs: {
+    params: [],
+    returns: 'array',
+    help: 'Clear all process log files\n@return array result An array of process status info structs',
+    run: (deps) => forEach(deps.supervisor.processes, () => true, (p) => deps.output.clearLogs(p.name)),
+  },
+  sendProcessStdin: {
+    params: ['string', 'chars'],
+    returns: 'boolean',
+    help: "Send a string of chars to the stdin of the process name. If non-7-bit data is sent (unicode), it is encoded to utf-8 before being sent to the process' stdin.\n@param string name The process name to send to (or 'group:name')\n@param string chars The character data to send to the process\n@return boolean result Always return True unless error",
+    async run(deps, [name, chars]) {
+      const p = processOf(deps, str(name));
+      const data = Buffer.isBuffer(chars) ? chars : Buffer.from(str(chars), 'utf8');
+      const r = await p.writeStdin(data);
+      if (r !== 'ok') throw new RpcFault(r, str(name));
+      return true;
+    },
+  },
+  sendRemoteCommEvent: {
+    params: ['string', 'string'],
+    returns: 'boolean',
+    duringShutdown: true,
+    help: 'Send an event that will be received by event listener subprocesses subscribing to the RemoteCommunicationEvent.\n@param string type String for the "type" key in the event header\n@param string data Data for the event body\n@return boolean Always return True unless error',
+    run(deps, [type, data]) {
+      deps.supervisor.emit('remote', str(type), str(data));
+      return true;
+    },
+  },
+};
+
+// Supervisor's backward-compatible aliases.
+Object.assign(SUPERVISOR_METHODS, {
+  getVersion: SUPERVISOR_METHODS.getAPIVersion,
+  readMainLog: SUPERVISOR_METHODS.readLog,
+  readProcessLog: SUPERVISOR_METHODS.readProcessStdoutLog,
+  tailProcessLog: SUPERVISOR_METHODS.tailProcessStdoutLog,
+  clearProcessLog: SUPERVISOR_METHODS.clearProcessLogs,
+});
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
