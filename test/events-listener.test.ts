@@ -1,6 +1,7 @@
 // Supervisor's events and event listeners (SPEC §2 eventlisteners, reference §4), with real
 // Python listeners written the way Supervisor's docs and plugins write them.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
@@ -209,6 +210,55 @@ events=PROCESS_STATE_FATAL
       assert.equal(exit.code, 0, `exit ${JSON.stringify(exit)}\n${rm.stdout}\n${rm.stderr}`);
       assert.match(rm.stderr, /fatal_killer \| fatal: processname:app groupname:app from_state:BACKOFF/);
       assert.match(rm.stdout, /received SIGTERM/);
+    } finally {
+      await stop(rm);
+    }
+  });
+});
+
+describe('listeners calling back over SUPERVISOR_SERVER_URL (XML-RPC)', () => {
+  it('a listener calls getAllProcessInfo on PROCESS_STATE_RUNNING; sendRemoteCommEvent reaches it as REMOTE_COMMUNICATION', async () => {
+    const dir = tempDir('rm-events-');
+    const log = path.join(dir, 'events.log');
+    const script = path.join(dir, 'rpc_listener.py');
+    // As superlance's plugins do it: childutils for the protocol and for the RPC proxy.
+    writeFileSync(script, `import json, os, sys
+from supervisor import childutils
+rpc = childutils.getRPCInterface(os.environ)
+log = open(os.environ['EVENT_LOG'], 'a')
+while True:
+    headers, payload = childutils.listener.wait(sys.stdin, sys.stdout)
+    if headers['eventname'] == 'PROCESS_STATE_RUNNING' and 'processname:web ' in payload:
+        infos = rpc.supervisor.getAllProcessInfo()
+        log.write(json.dumps({'url': os.environ['SUPERVISOR_SERVER_URL'], 'infos': [(i['group'], i['name'], i['statename']) for i in infos]}) + '\\n')
+    elif headers['eventname'] == 'REMOTE_COMMUNICATION':
+        log.write(json.dumps({'remote': payload, 'serial': headers['serial']}) + '\\n')
+    log.flush()
+    childutils.listener.ok(sys.stdout)
+`);
+    const socket = path.join(dir, 's.sock');
+    const config = writeConfig(`settings: {socket: ${socket}}
+programs:
+  web: {command: sleep 100, startsecs: 1}
+eventlisteners:
+  rpc: {command: /usr/bin/python3 ${script}, events: [PROCESS_STATE_RUNNING, REMOTE_COMMUNICATION], startsecs: 0}
+`, dir);
+    const rm = new Ringmaster({ args: ['-c', config], env: { EVENT_LOG: log } });
+    const lines = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l)) : []);
+    try {
+      await eventually(() => lines().length >= 1, 20_000, 'the listener\'s getAllProcessInfo');
+      const [first] = lines();
+      assert.equal(first.url, `unix://${socket}`);
+      assert.deepEqual(first.infos, [['rpc', 'rpc', 'RUNNING'], ['web', 'web', 'RUNNING']]);
+      const sent = spawnSync('/usr/bin/python3', ['-c', `import sys
+from supervisor.xmlrpc import SupervisorTransport
+import xmlrpc.client
+t = SupervisorTransport(None, None, serverurl='unix://${socket}')
+p = xmlrpc.client.ServerProxy('http://127.0.0.1', transport=t)
+print(p.supervisor.sendRemoteCommEvent('deploy', 'v2 is out'))`], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(sent.stdout.trim(), 'True', sent.stderr);
+      await eventually(() => lines().some((l) => l.remote !== undefined), 15_000, 'REMOTE_COMMUNICATION');
+      assert.equal(lines().find((l) => l.remote !== undefined).remote, 'type:deploy\nv2 is out');
     } finally {
       await stop(rm);
     }
