@@ -138,6 +138,42 @@ eventlisteners:
     }
   });
 
+  it('numprocs listeners share a pool: an event goes to a READY listener while another is busy, each event once', async () => {
+    const dir = tempDir('rm-events-');
+    const log = path.join(dir, 'events.log');
+    const script = path.join(dir, 'slow_listener.py');
+    writeFileSync(script, `import os, sys, time
+log = open(os.environ['EVENT_LOG'], 'a')
+while True:
+    sys.stdout.write('READY\\n'); sys.stdout.flush()
+    h = dict(x.split(':', 1) for x in sys.stdin.readline().split())
+    sys.stdin.read(int(h['len']))
+    log.write('%s %s\\n' % (os.environ['SUPERVISOR_PROCESS_NAME'], h['serial'])); log.flush()
+    time.sleep(0.4)
+    sys.stdout.write('RESULT 2\\nOK'); sys.stdout.flush()
+`);
+    const config = writeConfig(`settings: {socket: ${dir}/s.sock}
+programs:
+  a: {command: sleep 100, startsecs: 0}
+  b: {command: sleep 100, startsecs: 0}
+  c: {command: sleep 100, startsecs: 0}
+eventlisteners:
+  pool: {command: python3 ${script}, events: [PROCESS_STATE], numprocs: 2, startsecs: 0, buffer_size: 50}
+`, dir);
+    const rm = new Ringmaster({ args: ['-c', config], env: { EVENT_LOG: log } });
+    const deliveries = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l !== '').map((l) => l.split(' ')) : []);
+    try {
+      // STARTING and RUNNING of a, b, c and of both listeners: 10 events, serials 0..9.
+      await eventually(() => deliveries().length >= 10, 20_000, 'ten deliveries');
+      await new Promise((r) => setTimeout(r, 500));
+      const got = deliveries();
+      assert.deepEqual(got.map(([, serial]) => Number(serial)).sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'each event exactly once');
+      assert.deepEqual([...new Set(got.map(([name]) => name))].sort(), ['pool_00', 'pool_01'], 'both listeners of the pool got events');
+    } finally {
+      await stop(rm);
+    }
+  });
+
   it('a listener that breaks the protocol goes UNKNOWN and gets no more events', async () => {
     const { dir, log } = setup();
     const rude = path.join(dir, 'rude.py');
