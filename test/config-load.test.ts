@@ -133,9 +133,8 @@ describe('validation (SPEC §2)', () => {
 
   it('rejects keys whose behaviour is not built yet instead of ignoring them', () => {
     const d = dir();
-    const f = write(d, 'l.yaml', 'settings: {http: "127.0.0.1:9001"}\nprograms:\n  web:\n    command: x\n    healthcheck: {exec: "true"}\n    depends_on: [db]\n');
+    const f = write(d, 'l.yaml', 'programs:\n  web:\n    command: x\n    healthcheck: {exec: "true"}\n    depends_on: [db]\n');
     const ps = problems(() => load(f));
-    assert.ok(ps.some((p) => /settings\.http: not supported yet/.test(p)));
     assert.ok(ps.some((p) => /programs\.web\.healthcheck: not supported yet \(planned: health checks\)/.test(p)));
     assert.ok(ps.some((p) => /programs\.web\.depends_on: not supported yet/.test(p)));
   });

@@ -96,11 +96,28 @@ describe('§1 RINGMASTER_<SETTING> overrides', () => {
     assert.deepEqual(c.settings.signalRewrite, { SIGTERM: 'SIGQUIT' });
   });
 
-  it('a later-feature setting is rejected from the environment too, not ignored', () => {
+  it('settings.http, http_username and http_password: forms, pairing and the {SHA} form', () => {
     const { load } = config(['programs: {a: {command: x}}']);
-    assert.deepEqual(problems(() => load({ RINGMASTER_HTTP: '127.0.0.1:9001', RINGMASTER_HTTP_PASSWORD: 'x' })), [
-      'env:RINGMASTER_HTTP:1:1: settings.http: not supported yet (planned: the HTTP listener)',
-      'env:RINGMASTER_HTTP_PASSWORD:1:1: settings.http_password: not supported yet (planned: the HTTP listener)',
+    const s = load({ RINGMASTER_HTTP: '127.0.0.1:9001', RINGMASTER_HTTP_USERNAME: 'admin', RINGMASTER_HTTP_PASSWORD: 'secret' }).settings;
+    assert.deepEqual(s.http, { host: '127.0.0.1', port: 9001 });
+    assert.equal(s.httpUsername, 'admin');
+    assert.equal(s.httpPassword, 'secret');
+    assert.deepEqual(load({ RINGMASTER_HTTP: ':9001' }).settings.http, { host: '', port: 9001 });
+    assert.deepEqual(load({ RINGMASTER_HTTP: '*:9001' }).settings.http, { host: '', port: 9001 });
+    assert.deepEqual(load({ RINGMASTER_HTTP: '[::1]:9001' }).settings.http, { host: '::1', port: 9001 });
+    assert.deepEqual(load({ RINGMASTER_HTTP: '9001' }).settings.http, { host: '', port: 9001 });
+    assert.deepEqual(problems(() => load({ RINGMASTER_HTTP: 'localhost:99999' })), [
+      'env:RINGMASTER_HTTP:1:1: settings.http: expected HOST:PORT like 127.0.0.1:9001 (port 1-65535), got "localhost:99999"',
+    ]);
+    assert.deepEqual(problems(() => load({ RINGMASTER_HTTP_PASSWORD: 'x' })), [
+      'env:RINGMASTER_HTTP_USERNAME:1:1: settings.http_username: http_username and http_password go together: http_username is missing',
+    ]);
+    assert.deepEqual(problems(() => load({ RINGMASTER_HTTP_USERNAME: 'a', RINGMASTER_HTTP_PASSWORD: '{SHA}abc' })), [
+      'env:RINGMASTER_HTTP_PASSWORD:1:1: settings.http_password: a {SHA} password is {SHA} followed by the 40 hex digits of the SHA-1 of the password',
+    ]);
+    const inFile = config(['settings: {http: "127.0.0.1:9001", http_username: admin}', 'programs: {a: {command: x}}']);
+    assert.deepEqual(problems(() => inFile.load()), [
+      `${inFile.file}:1:36: settings.http_password: http_username and http_password go together: http_password is missing`,
     ]);
   });
 
@@ -185,7 +202,7 @@ describe('§2 program keys', () => {
         backoff: { initialMs: 1000, maxMs: 30_000, resetMs: 60_000 }, stopsignal: 'SIGTERM', stopwaitsecsMs: 10_000,
         stopasgroup: true, killasgroup: true, priority: 999, numprocs: 1, numprocsStart: 0, processName: '%(program_name)s',
         redirectStderr: false, disabled: false, critical: false, stdoutLogfile: undefined, stderrLogfile: undefined,
-        stripAnsi: false, group: 'p', source: undefined,
+        stripAnsi: false, stdoutEvents: false, stderrEvents: false, eventListener: undefined, group: 'p', source: undefined,
       },
     );
     assert.equal(p.source.line, 1);

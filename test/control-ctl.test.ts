@@ -121,6 +121,40 @@ programs:
     assert.equal(await new Promise((res) => ok.on('close', res)), 0);
   });
 
+  it('GET /v1/events streams every state change as a JSON line', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    let buffered = '';
+    const req = request({ socketPath: socket, path: '/v1/events' });
+    const subscribed = new Promise<void>((resolve, reject) => {
+      req.on('response', (res) => {
+        assert.equal(res.headers['content-type'], 'application/x-ndjson');
+        res.setEncoding('utf8').on('data', (d: string) => {
+          buffered += d;
+          const parts = buffered.split('\n');
+          buffered = parts.pop()!;
+          for (const p of parts) lines.push(JSON.parse(p));
+        });
+        resolve();
+      });
+      req.on('error', reject);
+    });
+    req.end();
+    await subscribed;
+    try {
+      await ctl(socket, 'restart', 'manual');
+      const until = Date.now() + 10_000;
+      while (lines.filter((l) => l.name === 'manual').length < 4 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      const manual = lines.filter((l) => l.name === 'manual').map((l) => `${l.from}>${l.to}`);
+      assert.deepEqual(manual, ['RUNNING>STOPPING', 'STOPPING>STOPPED', 'STOPPED>STARTING', 'STARTING>RUNNING']);
+      const running = lines.find((l) => l.name === 'manual' && l.to === 'RUNNING')!;
+      assert.equal(running.group, 'manual');
+      assert.ok((running.pid as number) > 0);
+      assert.match(running.time as string, /^\d{4}-\d\d-\d\dT/);
+    } finally {
+      req.destroy();
+    }
+  });
+
   it('shutdown stops everything, exits 0 and removes the socket', async () => {
     assert.deepEqual(await ctl(socket, 'shutdown'), { code: 0, out: 'Shut down\n' });
     assert.equal((await rm.wait()).code, 0);

@@ -6,6 +6,7 @@ import { ConfigError, type Config, type ConfigProblem, type GroupConfig, type Pr
 import { ValueReader, closest, describe } from './values';
 
 const TOP_KEYS = ['settings', 'programs', 'groups', 'include'];
+const VERBATIM_SETTINGS = new Set(['socket', 'logdir', 'http', 'http_username', 'http_password']);
 
 interface Entry {
   reader: ValueReader;
@@ -103,8 +104,10 @@ function mapPairs(node: Node): Array<{ name: string; key: Node; value: Node }> {
 function applyEnvOverrides(opts: SourceOptions, settings: Settings, problems: ConfigProblem[]): void {
   for (const key of [...SETTINGS_KEYS, ...Object.keys(SETTINGS_LATER)]) {
     const variable = `RINGMASTER_${key.toUpperCase()}`;
-    const text = opts.env[variable];
-    if (text === undefined) continue;
+    const given = opts.env[variable];
+    if (given === undefined) continue;
+    // A password like `{SHA}ab12…` or a path is text, not YAML: taken as written.
+    const text = VERBATIM_SETTINGS.has(key) ? JSON.stringify(given) : given;
     const source = new EnvSource(variable, text, opts.cwd);
     const syntax = source.syntaxProblems();
     if (syntax.length > 0) {

@@ -68,9 +68,9 @@ const SETTINGS: Record<string, Apply> = {
   http_password: (r, n, p, s) => {
     const text = r.text(n, p);
     if (text?.startsWith('{SHA}') && !/^\{SHA\}[0-9a-fA-F]{40}$/.test(text)) {
-      return void r.fail(n, p, 'a {SHA} password is {SHA} followed by the 40 hex digits of the SHA-1 of the password');
+      r.fail(n, p, 'a {SHA} password is {SHA} followed by the 40 hex digits of the SHA-1 of the password');
     }
-    set(s, 'httpPassword', text);
+    set(s, 'httpPassword', text); // set even when bad, so it is not reported as missing too
   },
 };
 

@@ -168,19 +168,27 @@ function tail(url: URL, res: ServerResponse, deps: ApiDeps): void {
   followInto(buffer, res, bytes);
 }
 
+/** A client this far behind is cut off rather than buffered for without bound. */
+const MAX_EVENT_BACKLOG = 1024 * 1024;
+
 /**
- * Every event from now on, one JSON object per line, for consumers that don't speak Supervisor's
- * listener protocol: {"serial", "eventname", "time", "fields": {…}, "data"?}. `serial` is
- * Supervisor's global serial, null when no listener pool took the event.
+ * Every event from now on, one JSON object per line, until the client goes away; for consumers
+ * that don't speak Supervisor's listener protocol: {"time", "serial", "eventname", "fields": {…},
+ * "data"?}. `serial` is Supervisor's global serial, null when no listener pool took the event.
+ * PROCESS_STATE_* lines also carry the change itself: name, group, namespec, from, to, pid,
+ * exitstatus.
  */
 function streamEvents(res: ServerResponse, deps: ApiDeps): void {
   if (!deps.events) throw new HttpError(404, 'no event stream');
   res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
-  res.flushHeaders();
   const stop = deps.events.subscribe((e) => {
-    const line: Record<string, unknown> = { serial: e.serial, eventname: e.name, time: new Date(e.time).toISOString(), fields: Object.fromEntries(e.fields) };
+    if (res.writableLength > MAX_EVENT_BACKLOG) return void res.destroy();
+    const line: Record<string, unknown> = { time: new Date(e.time).toISOString(), serial: e.serial, eventname: e.name, fields: Object.fromEntries(e.fields) };
     if (e.data !== undefined) line.data = e.data;
+    if (e.change) Object.assign(line, e.change);
     res.write(`${JSON.stringify(line)}\n`);
   });
   res.on('close', stop);
+  // Headers now, so a client knows it is subscribed before the first event.
+  res.flushHeaders();
 }

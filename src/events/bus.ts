@@ -29,8 +29,8 @@ export class EventBus {
     return () => this.sinks.delete(sink);
   }
 
-  publish(name: string, fields: SupervisorEvent['fields'], data?: string): void {
-    const event: SupervisorEvent = { name, fields, data, time: Date.now(), serial: null };
+  publish(name: string, fields: SupervisorEvent['fields'], data?: string, change?: SupervisorEvent['change']): void {
+    const event: SupervisorEvent = { name, fields, data, time: Date.now(), serial: null, change };
     for (const pool of this.pools) pool(event);
     for (const sink of this.sinks) sink(event);
   }

@@ -102,7 +102,9 @@ export class EventSystem {
     else if (to === 'RUNNING' || to === 'STOPPING') fields.push(['pid', p.pid]);
     else if (to === 'EXITED') fields.push(['expected', p.lastExit && isExpected(p.lastExit, p.spec.program.exitcodes) ? 1 : 0], ['pid', p.lastPid]);
     else if (to === 'STOPPED') fields.push(['pid', from === 'STOPPING' ? p.lastPid : 0]);
-    this.bus.publish(`PROCESS_STATE_${to}`, fields);
+    this.bus.publish(`PROCESS_STATE_${to}`, fields, undefined, {
+      name: p.name, group: p.spec.group, namespec: p.spec.namespec, from, to, pid: p.pid, exitstatus: p.lastExit ? p.exitCode() : null,
+    });
   }
 
   /** TICK_5/60/3600 at each boundary of its period after the start (none at the start itself). */

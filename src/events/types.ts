@@ -50,6 +50,19 @@ export interface SupervisorEvent {
   time: number;
   /** Set the first time a listener pool accepts the event (reference §4.2); null if none did. */
   serial: number | null;
+  /** For PROCESS_STATE_*: the change itself, for the JSON stream. */
+  change?: ProcessChange;
+}
+
+export interface ProcessChange {
+  name: string;
+  group: string;
+  namespec: string;
+  from: string;
+  to: string;
+  /** The pid now (0 once the process is gone). */
+  pid: number;
+  exitstatus: number | null;
 }
 
 /** The payload exactly as Supervisor writes it: `k:v k:v` and, with data, "\n" + data. */

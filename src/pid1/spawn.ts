@@ -136,7 +136,8 @@ function describeFailure(step: string, code: string, file: string, opts: SpawnOp
 
 function stat(p: string) {
   try {
-    return statSync(p);
+    // A miss is the common case of a PATH search: no exception for it (they cost ~0.2 ms each).
+    return statSync(p, { throwIfNoEntry: false });
   } catch {
     return undefined; // missing, or a directory on the way we may not search
   }
