@@ -336,6 +336,13 @@ programs:
       assert.equal((exited.fields as Record<string, unknown>).expected, 0);
       assert.equal(typeof exited.time, 'string');
       assert.equal(exited.serial, null, 'no listener pool took it, so it has no serial');
+      assert.equal(exited.name, 'crasher');
+      assert.equal(exited.to, 'EXITED');
+      // TICK_5 at the next 5-second boundary, `when` its start.
+      await eventually(() => lines.some((l) => l.eventname === 'TICK_5'), 8_000, 'TICK_5');
+      const tick = lines.find((l) => l.eventname === 'TICK_5')!;
+      assert.equal(((tick.fields as Record<string, number>).when) % 5, 0);
+      assert.ok(lines.some((l) => l.eventname === 'PROCESS_STATE_RUNNING' && (l.fields as Record<string, unknown>).processname === 'keep'));
     } finally {
       req?.destroy();
       await stop(rm);
