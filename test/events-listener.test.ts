@@ -215,6 +215,29 @@ eventlisteners:
     }
   });
 
+  it('capture mode: text between the XSUPERVISOR tokens arrives as PROCESS_COMMUNICATION_STDOUT and is not printed', async () => {
+    const { dir, log, listener } = setup();
+    const config = writeConfig(`settings: {socket: ${dir}/s.sock}
+programs:
+  reporter:
+    command: [sh, -c, "sleep 0.5; printf 'visible <!--XSUPERVISOR:BEGIN-->job 7: done<!--XSUPERVISOR:END--> line\\n'; sleep 100"]
+    stdout_capture_maxbytes: 1MB
+eventlisteners:
+  comm: {command: python3 ${listener}, events: [PROCESS_COMMUNICATION], startsecs: 0}
+`, dir);
+    const rm = new Ringmaster({ args: ['-c', config], env: { EVENT_LOG: log } });
+    try {
+      await eventually(() => received(log).length >= 1, 15_000, 'a PROCESS_COMMUNICATION event');
+      const [e] = received(log);
+      assert.equal(e.headers.eventname, 'PROCESS_COMMUNICATION_STDOUT');
+      assert.match(e.payload, /^processname:reporter groupname:reporter pid:\d+\njob 7: done$/);
+      await rm.waitFor(/reporter +\| visible +line/);
+      assert.doesNotMatch(rm.stdout, /job 7|XSUPERVISOR/);
+    } finally {
+      await stop(rm);
+    }
+  });
+
   it('the classic container recipe: a supervisord.conf listener that kills its parent on PROCESS_STATE_FATAL ends the container', async () => {
     const dir = tempDir('rm-events-');
     const killer = path.join(dir, 'kill_supervisor.py');

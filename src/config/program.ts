@@ -21,7 +21,7 @@ export const PROGRAM_KEYS = [
   'env_file', 'disabled', 'critical', 'strip_ansi',
   'stdout_logfile', 'stdout_logfile_maxbytes', 'stdout_logfile_backups',
   'stderr_logfile', 'stderr_logfile_maxbytes', 'stderr_logfile_backups',
-  'stdout_events_enabled', 'stderr_events_enabled',
+  'stdout_events_enabled', 'stderr_events_enabled', 'stdout_capture_maxbytes', 'stderr_capture_maxbytes',
 ] as const;
 
 /** Keys of an `eventlisteners:` entry besides the program keys. */
@@ -211,6 +211,8 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     stripAnsi: get('strip_ansi', (n, p) => r.bool(n, p), false),
     stdoutEvents: get('stdout_events_enabled', (n, p) => r.bool(n, p), false),
     stderrEvents: get('stderr_events_enabled', (n, p) => r.bool(n, p), false),
+    stdoutCaptureMaxBytes: get('stdout_capture_maxbytes', (n, p) => r.size(n, p), 0),
+    stderrCaptureMaxBytes: get('stderr_capture_maxbytes', (n, p) => r.size(n, p), 0),
     eventListener: listener ? readListener(r, base, keyNode, values) : undefined,
     group: name,
     source: { file: r.source.file, ...r.source.pos(keyNode) },

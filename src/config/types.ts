@@ -86,6 +86,9 @@ export interface ProgramConfig {
   /** PROCESS_LOG_STDOUT / _STDERR events for its output (Supervisor's <stream>_events_enabled). */
   stdoutEvents?: boolean;
   stderrEvents?: boolean;
+  /** Capture mode (PROCESS_COMMUNICATION_*) when more than 0: at most this many bytes kept. */
+  stdoutCaptureMaxBytes?: number;
+  stderrCaptureMaxBytes?: number;
   /** Set for an `eventlisteners:` entry: its processes speak Supervisor's listener protocol. */
   eventListener?: EventListenerConfig;
   /** The group this program's processes belong to (its own name unless listed under `groups:`). */

@@ -7,6 +7,7 @@ import { isExpected } from '../supervisor/exit-status';
 import type { ProcessSpec } from '../supervisor/process';
 import type { StateChange, Supervisor } from '../supervisor/supervisor';
 import { EventBus } from './bus';
+import { CaptureFilter } from './capture';
 import { ListenerPool } from './pool';
 import type { SupervisorEvent } from './types';
 
@@ -35,6 +36,18 @@ export class EventSystem {
     this.bus.publish(`PROCESS_LOG_${stream.toUpperCase()}`, [
       ['processname', spec.name], ['groupname', spec.group], ['pid', pid], ['channel', stream],
     ], chunk.toString('utf8'));
+  }
+
+  /** launch: with `<stream>_capture_maxbytes`, the output minus captured blocks (PROCESS_COMMUNICATION_*). */
+  capture(spec: ProcessSpec, pid: number, stream: 'stdout' | 'stderr', source: Readable): Readable {
+    const maxBytes = (stream === 'stdout' ? spec.program.stdoutCaptureMaxBytes : spec.program.stderrCaptureMaxBytes) ?? 0;
+    if (maxBytes <= 0) return source;
+    const filter = new CaptureFilter(maxBytes, (data) =>
+      this.bus.publish(`PROCESS_COMMUNICATION_${stream.toUpperCase()}`, [['processname', spec.name], ['groupname', spec.group], ['pid', pid]], data.toString('utf8')),
+    );
+    // The pipe's end and errors end the filter too, so the output sees EOF as from the pipe.
+    source.on('error', (err) => filter.destroy(err));
+    return source.pipe(filter);
   }
 
   /**

@@ -141,7 +141,9 @@ export class ListenerPool {
     const poolSerial = this.poolSerial;
     this.poolSerial = this.poolSerial >= Number.MAX_SAFE_INTEGER ? 0 : this.poolSerial + 1;
     this.accept({ event, poolSerial }, false);
-    this.dispatchSoon();
+    // At once, not on the next turn: SUPERVISOR_STATE_CHANGE_STOPPING is written to a READY
+    // listener before the shutdown signals anything.
+    this.dispatch();
   }
 
   /** A rejected (or undelivered) event goes back to the head, with its serials. */

@@ -20,6 +20,8 @@ export interface LaunchOptions {
 export interface LaunchEvents {
   attachListener(spec: ProcessSpec, stdin: Writable, stdout: Readable): void;
   output(spec: ProcessSpec, pid: number, stream: 'stdout' | 'stderr', chunk: Buffer): void;
+  /** The stream to log instead of `source` when the program uses capture mode on it. */
+  capture(spec: ProcessSpec, pid: number, stream: 'stdout' | 'stderr', source: Readable): Readable;
 }
 
 // process.env is a slow exotic object: copy it once, not once per spawn.
@@ -71,9 +73,10 @@ export function launch(spec: ProcessSpec, opts: LaunchOptions): StartedChild {
   });
   // Writes to a child that exited fail with EPIPE; writeStdin reports that, it must not throw.
   child.stdin?.on('error', () => {});
+  const logged = (stream: 'stdout' | 'stderr', source: Readable) => (events ? events.capture(spec, child.pid, stream, source) : source);
   if (listener && child.stdin && child.stdout) events.attachListener(spec, child.stdin, child.stdout);
-  else if (child.stdout) void opts.output.attach(spec.name, 'stdout', child.stdout, { logFile: logFile(spec, 'stdout', opts) });
-  if (child.stderr) void opts.output.attach(spec.name, 'stderr', child.stderr, { logFile: logFile(spec, 'stderr', opts) });
+  else if (child.stdout) void opts.output.attach(spec.name, 'stdout', logged('stdout', child.stdout), { logFile: logFile(spec, 'stdout', opts) });
+  if (child.stderr) void opts.output.attach(spec.name, 'stderr', logged('stderr', child.stderr), { logFile: logFile(spec, 'stderr', opts) });
   if (events && program.stdoutEvents && !listener) child.stdout?.on('data', (c: Buffer) => events.output(spec, child.pid, 'stdout', c));
   if (events && program.stderrEvents) child.stderr?.on('data', (c: Buffer) => events.output(spec, child.pid, 'stderr', c));
   return child;

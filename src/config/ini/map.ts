@@ -339,8 +339,8 @@ function mapProgram(ctx: Ctx, s: MergedSection, kind: 'program' | 'eventlistener
       if (value.trim().toUpperCase() !== 'AUTO') warn(ctx, at, `${base}.serverurl`, 'ringmaster sets SUPERVISOR_SERVER_URL to its own socket; ignored');
     } else if (std && /_(syslog)$/.test(key)) {
       if (isTrue(value)) warn(ctx, at, `${base}.${key}`, 'no syslog in a container: every line is on ringmaster\'s output (docker logs); ignored');
-    } else if (std && /_capture_maxbytes$/.test(key)) {
-      if (value.trim() !== '0') warn(ctx, at, `${base}.${key}`, 'capture mode (PROCESS_COMMUNICATION events) is not supported in this version; ignored');
+    } else if (key === 'stdout_capture_maxbytes' && kind === 'eventlistener') {
+      if (value.trim() !== '0') warn(ctx, at, `${base}.${key}`, 'an event listener\'s stdout is the protocol channel: no capture mode on it, as in supervisord; ignored');
     } else if (std === 'stdout' && key === 'stdout_events_enabled' && kind === 'eventlistener') {
       if (isTrue(value)) warn(ctx, at, `${base}.${key}`, 'an event listener\'s stdout is the protocol channel: no PROCESS_LOG events from it, as in supervisord; ignored');
     } else if (std && /_logfile_(maxbytes|backups)$/.test(key)) {
