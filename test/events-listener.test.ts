@@ -275,6 +275,26 @@ events=PROCESS_STATE_FATAL
   });
 });
 
+describe('event listeners and the exit policy (SPEC §5)', () => {
+  it('under exit_policy: all, a listener that runs on does not keep the container alive', async () => {
+    const { dir, log, listener } = setup();
+    const config = writeConfig(`settings: {socket: ${dir}/s.sock, exit_policy: all}
+programs:
+  job: {command: sh -c "sleep 1.5; exit 0", autorestart: false}
+eventlisteners:
+  watcher: {command: python3 ${listener}, events: [PROCESS_STATE_EXITED], startsecs: 0}
+`, dir);
+    const rm = new Ringmaster({ args: ['-c', config], env: { EVENT_LOG: log } });
+    try {
+      const exit = await rm.wait(20_000);
+      assert.equal(exit.code, 0, rm.stdout);
+      assert.match(rm.stdout, /job exited \(exit_policy: all\)/);
+    } finally {
+      await stop(rm);
+    }
+  });
+});
+
 describe('listeners calling back over SUPERVISOR_SERVER_URL (XML-RPC)', () => {
   it('a listener calls getAllProcessInfo on PROCESS_STATE_RUNNING; sendRemoteCommEvent reaches it as REMOTE_COMMUNICATION', async () => {
     const dir = tempDir('rm-events-');
