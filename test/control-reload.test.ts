@@ -1,25 +1,11 @@
 // Issue #5 item 5: reload by `ctl reload` and SIGHUP applies only the difference; a bad config
 // is reported and changes nothing. Also `ctl avail`.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { BUNDLE, NO_UNSHARE, Ringmaster, alive, canUnshare, tempDir } from './support/ringmaster';
-
-function ctl(socket: string, ...args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BUNDLE, 'ctl', '-s', socket, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, out });
-    });
-  });
-}
+import { ctl } from './support/ctl';
+import { NO_UNSHARE, Ringmaster, alive, canUnshare, tempDir } from './support/ringmaster';
 
 /** name -> pid of every RUNNING process, from `ctl status`. */
 async function pids(socket: string): Promise<Record<string, number>> {

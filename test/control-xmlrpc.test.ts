@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ROOT, Ringmaster, alive, eventually, sleep, tempDir } from './support/ringmaster';
 
-type Result = { value?: unknown; fault?: number; string?: string };
+type Result = { value?: unknown; fault?: number; string?: string; http?: number };
 
 const RPC_PY = path.join(ROOT, 'test', 'support', 'rpc.py');
 
@@ -273,6 +273,8 @@ programs:
     const deep = `<methodCall><methodName>supervisor.getProcessInfo</methodName><params><param>${'<value><array><data>'.repeat(5000)}${'</data></array></value>'.repeat(5000)}</param></params></methodCall>`;
     assert.equal((await call(deep)).status, 400);
     assert.equal((await raw(socket, 'POST', '/RPC2', Buffer.alloc(5 * 1024 * 1024, 0x41))).status, 413);
+    // xmlrpc.client sends the whole body before it reads: it must see the 413, not a broken pipe
+    assert.deepEqual(one(socket, 'supervisor.sendProcessStdin', 'cat', 'x'.repeat(5 * 1024 * 1024)), { http: 413 });
     const wrongType = await call('<methodCall><methodName>supervisor.stopProcess</methodName><params><param><value><int>5</int></value></param></params></methodCall>');
     assert.equal(wrongType.status, 200);
     assert.match(wrongType.body, /<name>faultCode<\/name>\s*<value><int>2<\/int>/);

@@ -5,7 +5,7 @@ import type { EventBus } from '../events/bus';
 import type { StreamName } from '../output/types';
 import { processInfo, resolveNames, signalProcess, startProcess, stopProcess, type Outcome } from '../supervisor/commands';
 import { ConfigError } from '../config/types';
-import { closeAfter, HttpError, readBody, sendJson as send } from './http-util';
+import { closeAfter, discardBody, HttpError, readBody, sendJson as send } from './http-util';
 import { followInto, handleLogtail } from './logtail';
 import { readiness } from './readiness';
 import { handleRpc } from './xmlrpc/handler';
@@ -50,13 +50,28 @@ async function usage(pids: number[]): Promise<Record<number, { cpu: number; memo
   }
 }
 
+/** Serve one request; whatever goes wrong inside is this request's 500, never ringmaster's crash. */
+export function serve(req: IncomingMessage, res: ServerResponse, deps: ApiDeps): void {
+  handle(req, res, deps).catch((err: unknown) => {
+    deps.output.system(`control request ${req.method} ${JSON.stringify(req.url)} failed: ${(err as Error)?.stack ?? err}`, 'stderr');
+    if (!res.headersSent) send(res, 500, { error: 'internal error' });
+    else res.destroy();
+  });
+}
+
 /**
  * The JSON API under /v1/ (SPEC §6) and the probes. Every request is validated before anything
  * changes: a bad name or body answers 4xx and touches nothing.
  */
 export async function handle(req: IncomingMessage, res: ServerResponse, deps: ApiDeps): Promise<void> {
   const { supervisor } = deps;
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    closeAfter(res);
+    return send(res, 400, { error: `not a request target: ${JSON.stringify(req.url)}` });
+  }
   const route = `${req.method} ${url.pathname}`;
   try {
     if (url.pathname.startsWith('/RPC2')) return await handleRpc(req, res, deps);
@@ -121,6 +136,7 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ap
   } catch (err) {
     closeAfter(res);
     if (res.headersSent) return void res.destroy();
+    if (err instanceof HttpError && err.status === 413) await discardBody(req);
     if (err instanceof HttpError) return send(res, err.status, { error: err.message });
     return send(res, 500, { error: (err as Error).message });
   }

@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Settings } from '../config/types';
-import { handle, type ApiDeps } from './api';
-import { sendJson } from './http-util';
+import { serve, type ApiDeps } from './api';
+import { answerClientError, sendJson } from './http-util';
 
 /** Open to anyone who can reach the port: what a kubelet or a Prometheus scraper asks. */
 const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -55,9 +55,9 @@ export async function startHttpListener(settings: Settings, deps: ApiDeps, warn:
         return void res.end('Unauthorized\n');
       }
     }
-    void handle(req, res, deps);
+    serve(req, res, deps);
   });
-  server.on('clientError', (_err, socket) => socket.destroy());
+  server.on('clientError', answerClientError);
   const shown = `${addr.host.includes(':') ? `[${addr.host}]` : addr.host || '*'}:${addr.port}`;
   try {
     await new Promise<void>((resolve, reject) => {

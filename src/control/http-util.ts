@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 /** An answer with an HTTP status and a message, thrown from a handler. */
 export class HttpError extends Error {
@@ -28,6 +29,33 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/**
+ * What the HTTP parser rejects (an unknown method, a broken request line, huge headers) still
+ * gets an HTTP answer, as Node's default would give, before the connection closes.
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/**
+ * Read and drop the rest of a refused body (bounded in time), so a client that sends the whole
+ * body before reading, as Python's xmlrpc.client does, gets the 413 and not a broken pipe.
+ */
+export function discardBody(req: IncomingMessage, maxMs = 5000): Promise<void> {
+  if (req.complete || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(done, maxMs);
+    req.on('end', done).on('close', done).on('error', done);
+    req.resume();
+  });
 }
 
 /** After an error answer, a request body that was not read must not be parsed as the next request. */

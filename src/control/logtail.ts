@@ -17,7 +17,12 @@ export function handleLogtail(req: IncomingMessage, url: URL, res: ServerRespons
   let buffer: TailBuffer | undefined;
   if (url.pathname === '/mainlogtail') buffer = deps.output.mainLog();
   else {
-    const rest = decodeURIComponent(url.pathname.slice('/logtail/'.length));
+    let rest: string;
+    try {
+      rest = decodeURIComponent(url.pathname.slice('/logtail/'.length));
+    } catch {
+      throw new HttpError(404, 'no such process (the name is not valid %-encoding)');
+    }
     const slash = rest.indexOf('/');
     const name = slash < 0 ? rest : rest.slice(0, slash);
     const channel = slash < 0 ? 'stdout' : rest.slice(slash + 1);

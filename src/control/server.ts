@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { handle, type ApiDeps } from './api';
+import { serve, type ApiDeps } from './api';
+import { answerClientError } from './http-util';
 
 /** Is something answering on this socket? (A stale file from a killed ringmaster is not.) */
 function inUse(socketPath: string): Promise<boolean> {
@@ -39,8 +40,8 @@ export interface ControlServer {
  * container never fails to start for want of its control socket.
  */
 export async function startControlServer(configured: string, deps: ApiDeps, warn: (text: string) => void): Promise<ControlServer> {
-  const server = createServer((req, res) => void handle(req, res, deps));
-  server.on('clientError', (_err, socket) => socket.destroy());
+  const server = createServer((req, res) => serve(req, res, deps));
+  server.on('clientError', answerClientError);
   const candidates = [configured, path.join(tmpdir(), path.basename(configured))];
   for (const candidate of [...new Set(candidates)]) {
     try {

@@ -43,6 +43,8 @@ export type GroupChange = 'ok' | 'BAD_NAME' | 'ALREADY_ADDED' | 'STILL_RUNNING' 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Sorted by (priority, program, process name); changed in place by reloads. */
   readonly processes: SupervisedProcess[] = [];
+  /** Counts state changes and additions/removals: equal counts mean nothing changed between. */
+  changes = 0;
   /** Resolves with ringmaster's exit code once the shutdown is complete. */
   readonly finished: Promise<number>;
 
@@ -154,13 +156,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         new SupervisedProcess(spec, {
           spawn: (s) => this.deps.launch(s),
           log: this.deps.log,
-          onTransition: (process, from, to) => this.emit('state', { process, from, to }),
+          onTransition: (process, from, to) => {
+            this.changes++;
+            this.emit('state', { process, from, to });
+          },
           onEnded: (p, code, expected) => this.onEnded(p, code, expected),
           mayRestart: () => !this.shuttingDown,
         }),
     );
     this.processes.push(...added);
     this.processes.sort(startOrder);
+    this.changes++;
     this.emit('processes');
     return added.sort(startOrder);
   }
@@ -169,6 +175,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const set = new Set(gone);
     const kept = this.processes.filter((p) => !set.has(p));
     this.processes.splice(0, this.processes.length, ...kept);
+    this.changes++;
     this.emit('processes');
   }
 

@@ -1,7 +1,7 @@
 """Drive ringmaster's XML-RPC API with Python's own xmlrpc.client, over its unix socket.
 
 usage: rpc.py SOCKET  < calls.json   where calls.json is [["supervisor.getPID", []], ...]
-prints [{"value": ...} | {"fault": code, "string": text}, ...] as JSON, one result per call.
+prints [{"value": ...} | {"fault": code, "string": text} | {"http": status}, ...] as JSON, one result per call.
 """
 import http.client
 import json
@@ -42,6 +42,8 @@ def main():
             results.append({'value': target(*params)})
         except xmlrpc.client.Fault as fault:
             results.append({'fault': fault.faultCode, 'string': fault.faultString})
+        except xmlrpc.client.ProtocolError as err:
+            results.append({'http': err.errcode})
     json.dump(results, sys.stdout)
 
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, readBody } from '../http-util';
-import { BadRequest, encodeFault, encodeResponse, parseCall } from './codec';
+import { BadRequest, RawXml, encodeFault, encodeResponse, parseCall, type RpcValue } from './codec';
 import { faultStruct, invoke } from './dispatch';
 import { RpcFault } from './faults';
 import type { RpcDeps } from './methods';
@@ -8,9 +8,21 @@ import type { RpcDeps } from './methods';
 /** sendProcessStdin may carry a few MiB; nothing legitimate is bigger. */
 export const MAX_RPC_BODY = 4 * 1024 * 1024;
 
-function reply(res: ServerResponse, status: number, xml: string): void {
-  res.writeHead(status, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(xml) });
-  res.end(xml);
+function reply(res: ServerResponse, status: number, body: Buffer): void {
+  res.writeHead(status, { 'content-type': 'text/xml', 'content-length': body.length });
+  res.end(body);
+}
+
+// The last cached value's whole answer (getAllProcessInfo polled within one second), as bytes.
+let lastRaw: RawXml | undefined;
+let lastBody: Buffer | undefined;
+
+/** Encoded once: byteLength and a string write would each walk the ~100 KB of getAllProcessInfo. */
+function responseBody(result: RpcValue): Buffer {
+  if (result instanceof RawXml && result === lastRaw && lastBody) return lastBody;
+  const body = Buffer.from(encodeResponse(result), 'utf8');
+  if (result instanceof RawXml) [lastRaw, lastBody] = [result, body];
+  return body;
 }
 
 /**
@@ -33,7 +45,7 @@ export async function handleRpc(req: IncomingMessage, res: ServerResponse, deps:
   } catch (err) {
     if (!(err instanceof RpcFault)) deps.output.system(`XML-RPC ${call.methodName} failed: ${(err as Error).stack ?? err}`, 'stderr');
     const f = faultStruct(err);
-    return reply(res, 200, encodeFault(f.faultCode as number, f.faultString as string));
+    return reply(res, 200, Buffer.from(encodeFault(f.faultCode as number, f.faultString as string), 'utf8'));
   }
-  reply(res, 200, encodeResponse(result));
+  reply(res, 200, responseBody(result));
 }

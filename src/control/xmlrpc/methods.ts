@@ -6,7 +6,7 @@ import { processSpecs } from '../../supervisor/process-names';
 import type { SupervisedProcess } from '../../supervisor/process';
 import { signalNumber } from '../../supervisor/exit-status';
 import type { Supervisor } from '../../supervisor/supervisor';
-import type { RpcStruct, RpcValue } from './codec';
+import { encodeValue, type RawXml, type RpcStruct, type RpcValue } from './codec';
 import { RpcFault } from './faults';
 import { forEach, groupMembers, isRunning, isSignallable, lookup, parseRpcSignal, processInfoStruct, signalOne, startOne, stopOne } from './process-calls';
 
@@ -139,6 +139,8 @@ function configInfo(deps: RpcDeps): RpcStruct[] {
   }
   return out.sort((a, b) => (String(a.name) < String(b.name) ? -1 : String(a.name) > String(b.name) ? 1 : 0));
 }
+
+const allInfoCache = new WeakMap<Supervisor, { changes: number; second: number; value: RawXml }>();
 
 /** supervisor.* — every method of Supervisor 4.2's rpcinterface, aliases included. */
 export const SUPERVISOR_METHODS: Record<string, Method> = {
@@ -333,8 +335,16 @@ export const SUPERVISOR_METHODS: Record<string, Method> = {
     returns: 'array',
     help: 'Get info about all processes\n@return array result An array of process status results',
     run(deps) {
-      const sorted = [...deps.supervisor.processes].sort((a, b) => cmp(a.spec.group, b.spec.group) || cmp(a.name, b.name));
-      return sorted.map(processInfoStruct);
+      // The answer depends only on the processes' states and the current second: a monitor
+      // polling it many times a second gets the encoded answer again instead of a rebuild.
+      const sup = deps.supervisor;
+      const second = Math.floor(Date.now() / 1000);
+      const cached = allInfoCache.get(sup);
+      if (cached && cached.changes === sup.changes && cached.second === second) return cached.value;
+      const sorted = [...sup.processes].sort((a, b) => cmp(a.spec.group, b.spec.group) || cmp(a.name, b.name));
+      const value = encodeValue(sorted.map(processInfoStruct));
+      allInfoCache.set(sup, { changes: sup.changes, second, value });
+      return value;
     },
   },
   readProcessStdoutLog: processLogs('stdout', false),
