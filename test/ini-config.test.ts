@@ -219,3 +219,15 @@ describe('eventlisteners: config (SPEC §2) and [eventlistener:x]', () => {
     assert.match(problems(() => load(bad))[0], /supervisord\.conf:3:8: eventlisteners\.x\.events\[0\]: unknown event type "NOPE"/);
   });
 });
+
+describe('[inet_http_server] (SPEC §6 settings.http)', () => {
+  it('port, username and password become settings.http, http_username and http_password', () => {
+    const c = load(ini('[inet_http_server]\nport=127.0.0.1:9001\nusername=admin\npassword={SHA}e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4\n[program:a]\ncommand=true\n'));
+    assert.deepEqual(c.settings.http, { host: '127.0.0.1', port: 9001 });
+    assert.equal(c.settings.httpUsername, 'admin');
+    assert.deepEqual(c.warnings, []);
+    const open = load(ini('[inet_http_server]\nport=*:9001\n[program:a]\ncommand=true\n'));
+    assert.deepEqual(open.settings.http, { host: '', port: 9001 });
+    assert.match(formatProblem(open.warnings[0]), /supervisord\.conf:1:2: settings\.http: \[inet_http_server\] has no username: ringmaster then serves only \/healthz/);
+  });
+});

@@ -167,9 +167,8 @@ export function mapIniFile(file: string, text: string, env: NodeJS.ProcessEnv): 
         }
       } else listeners.push(...entries);
     } else if (kind === 'unix_http_server') mapUnixServer(ctx, s, settings);
-    else if (kind === 'inet_http_server') {
-      warn(ctx, s.at, 'settings.http', `[${s.name}] is not mapped: ringmaster serves the API on its unix socket (settings.socket); settings.http is not available in this version`);
-    } else if (kind === 'supervisorctl' || kind === 'rpcinterface' || kind === 'ctlplugin') {
+    else if (kind === 'inet_http_server') mapInetServer(ctx, s, settings);
+    else if (kind === 'supervisorctl' || kind === 'rpcinterface' || kind === 'ctlplugin') {
       warn(ctx, s.at, '', `[${s.name}] is not needed: ringmaster ctl and supervisorctl -s unix://SOCKET talk to settings.socket; ignored`);
     } else if (kind === 'fcgi-program') {
       error(ctx, s.at, `programs.${name}`, `[${s.name}] is not supported: ringmaster does not create sockets for its programs`);
@@ -295,6 +294,23 @@ function mapUnixServer(ctx: Ctx, s: MergedSection, settings: OutEntry[]): void {
     } else if (key === 'username' || key === 'password') {
       warn(ctx, at, `[${s.name}] ${key}`, 'not needed: the unix socket is reachable only by its owner; ignored');
     } else warn(ctx, at, `[${s.name}] ${key}`, 'not a supervisord option; ignored');
+  }
+}
+
+/** [inet_http_server] port, username, password: settings.http, http_username, http_password. */
+function mapInetServer(ctx: Ctx, s: MergedSection, settings: OutEntry[]): void {
+  const keys: Record<string, string> = { port: 'http', username: 'http_username', password: 'http_password' };
+  for (const [key, opt] of s.options) {
+    const at = optLoc(opt);
+    if (!(key in keys)) {
+      warn(ctx, at, `[${s.name}] ${key}`, 'not a supervisord option; ignored');
+      continue;
+    }
+    const v = expandOpt(ctx, opt, baseNames(ctx, opt.file), s.name);
+    if (v !== undefined) settings.push(entry(keys[key], at, scalar(v.trim(), at)));
+  }
+  if (s.options.has('port') && !s.options.has('username')) {
+    warn(ctx, s.at, 'settings.http', `[${s.name}] has no username: ringmaster then serves only /healthz, /readyz and /metrics on it (supervisord would serve its whole API to anyone)`);
   }
 }
 
