@@ -174,6 +174,33 @@ eventlisteners:
     }
   });
 
+  it('SUPERVISOR_STATE_CHANGE_RUNNING at start and _STOPPING at shutdown, PROCESS_GROUP_ADDED per group', async () => {
+    const { dir, log, listener } = setup();
+    const config = writeConfig(`settings: {socket: ${dir}/s.sock}
+programs:
+  slow: {command: [sh, -c, "trap '' TERM; sleep 100"], stopwaitsecs: 1}
+eventlisteners:
+  states: {command: python3 ${listener}, events: [SUPERVISOR_STATE_CHANGE, PROCESS_GROUP], startsecs: 0}
+`, dir);
+    const rm = new Ringmaster({ args: ['-c', config], env: { EVENT_LOG: log } });
+    try {
+      await eventually(() => received(log).length >= 3, 15_000, 'the start events');
+      rm.proc.kill('SIGTERM');
+      // slow ignores TERM for stopwaitsecs: the listener, stopped last, has time to take the event.
+      await eventually(() => received(log).some((e) => e.headers.eventname === 'SUPERVISOR_STATE_CHANGE_STOPPING'), 15_000, 'STOPPING');
+      const names = received(log).map((e) => [e.headers.eventname, e.payload]);
+      assert.deepEqual(names, [
+        ['PROCESS_GROUP_ADDED', 'groupname:states\n'],
+        ['PROCESS_GROUP_ADDED', 'groupname:slow\n'],
+        ['SUPERVISOR_STATE_CHANGE_RUNNING', ''],
+        ['SUPERVISOR_STATE_CHANGE_STOPPING', ''],
+      ]);
+      assert.equal((await rm.wait(15_000)).code, 0);
+    } finally {
+      await stop(rm);
+    }
+  });
+
   it('a listener that breaks the protocol goes UNKNOWN and gets no more events', async () => {
     const { dir, log } = setup();
     const rude = path.join(dir, 'rude.py');

@@ -100,10 +100,17 @@ describe('%(...)s expansions (reference §0.1)', () => {
     assert.deepEqual(a.environment, { ROOT: '/srv', BIN: '/srv/bin' });
   });
 
+  it('a $ and an ENV_ of ringmaster\'s environment inside [supervisord] environment= keep their meaning in later sections', () => {
+    const f = ini('[supervisord]\nenvironment=PRICE="$5",HOMEDIR="%(ENV_HOME)s/app"\n[program:a]\ncommand=echo %(ENV_PRICE)s %(ENV_HOMEDIR)s\nenvironment=P2="%(ENV_PRICE)s"\n');
+    const a = program(f, 'a', { HOME: '/home/u' });
+    assert.deepEqual(a.argv, ['echo', '$5', '/home/u/app']);
+    assert.deepEqual(a.environment, { PRICE: '$5', HOMEDIR: '/home/u/app', P2: '$5' });
+  });
+
   it('an unset %(ENV_X)s is an error at its INI line; a literal $ is never interpolated', () => {
     const f = ini('[program:a]\ncommand=echo $HOME ${HOME} $$\n\n[program:b]\ncommand=echo %(ENV_MISSING)s\n');
     assert.deepEqual(program(f, 'a', { MISSING: 'x' }).argv, ['echo', '$HOME', '${HOME}', '$$']);
-    assert.match(problems(() => load(f))[0], /supervisord\.conf:5:9: programs\.b\.command: MISSING is required: not set \(%\(ENV_MISSING\)s in program:b\.command\)/);
+    assert.match(problems(() => load(f))[0], /supervisord\.conf:5:9: programs\.b\.command: MISSING is required: not set \(ENV_MISSING in program:b\.command\)/);
     assert.match(problems(() => load(ini('[program:a]\ncommand=echo %(nope)s\n'))).join('\n'), /supervisord\.conf:2:9: Format string 'echo %\(nope\)s' for 'program:a.command' contains names \('nope'\)/);
   });
 });

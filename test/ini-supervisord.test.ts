@@ -106,6 +106,40 @@ environment=KIND="worker",PATH="/opt/worker/bin:%(ENV_PATH)s"
 `,
     },
   },
+  'Django + Celery: priorities, umask, %(ENV_X)s of the global environment in a program, quotes and = inside values': {
+    processes: ['django', 'celery-worker-5', 'celery-worker-6', 'celery-beat'],
+    env: { APP_HOME: '' },
+    files: {
+      'supervisord.conf': `${supervisordSection('environment=DJANGO_SETTINGS_MODULE="app.settings.prod",APP_ROOT="%(ENV_APP_HOME)s"')}
+[program:django]
+command=python3 %(ENV_APP_ROOT)s/dump.py gunicorn app.wsgi:application --bind=0.0.0.0:8000 --workers=2
+directory=%(ENV_APP_ROOT)s
+priority=100
+umask=002
+environment=DATABASE_URL="postgres://app:s3cr=t@db:5432/app?sslmode=require",EMPTY_OK='',QUOTED_COMMA="a, b"
+stopsignal=QUIT
+
+[program:celery-worker]
+command=python3 %(here)s/dump.py celery -A app worker --loglevel=INFO --concurrency=%(numprocs)d
+process_name=%(program_name)s-%(process_num)d
+numprocs=2
+numprocs_start=5
+priority=200
+stopwaitsecs=600
+killasgroup=true
+stopasgroup=true
+environment=C_FORCE_ROOT="true",PYTHONPATH="%(here)s/lib:%(ENV_APP_ROOT)s"
+
+[program:celery-beat]
+command = python3 %(here)s/dump.py celery -A app beat
+    --schedule=/tmp/celerybeat-schedule
+    --pidfile=
+priority=300
+autorestart=true
+startsecs=5
+`,
+    },
+  },
 };
 
 function writeCase(c: Case): { dir: string; conf: string; env: NodeJS.ProcessEnv } {
@@ -119,6 +153,7 @@ function writeCase(c: Case): { dir: string; conf: string; env: NodeJS.ProcessEnv
   }
   const env: NodeJS.ProcessEnv = { ...c.env, DUMP_DIR: dumps };
   if (env.SCRIPTS_DIR === '') env.SCRIPTS_DIR = dir;
+  if (env.APP_HOME === '') env.APP_HOME = dir;
   return { dir, conf: path.join(dir, 'supervisord.conf'), env };
 }
 

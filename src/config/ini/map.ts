@@ -267,7 +267,7 @@ function mapSupervisord(ctx: Ctx, s: MergedSection, settings: OutEntry[]): void 
       // Expanded twice by supervisord (as an option, then as the environment string).
       const once = expandOpt(ctx, opt, { ...baseNames(ctx, opt.file), host_node_name: ctx.host }, 'supervisord');
       if (once === undefined) continue;
-      const twice = expandText(ctx, once, opt, { ...baseNames(ctx, opt.file), host_node_name: ctx.host }, 'supervisord.environment');
+      const twice = expandText(ctx, once, opt, { ...baseNames(ctx, opt.file), host_node_name: ctx.host }, 'supervisord.environment', { escaped: true });
       if (twice === undefined) continue;
       const env = envMap(ctx, twice, opt, 'settings.environment');
       if (!env) continue;
@@ -488,6 +488,8 @@ interface ExpandOptions {
   /** Keep %(program_name)s, %(process_num)… etc. for ringmaster's process_name. */
   keepProcessNames?: boolean;
   programEnv?: Record<string, string>;
+  /** The text is already ringmaster's (`$$` for `$`): the second expansion of [supervisord] environment. */
+  escaped?: boolean;
 }
 
 const KEPT = new Set(['program_name', 'group_name', 'process_num', 'numprocs', 'host_node_name']);
@@ -505,9 +507,15 @@ function expandText(ctx: Ctx, text: string, opt: IniOption & { file: IniText }, 
   const keepTemplate = o.keepProcessNames === true;
   // A process_name template is expanded again by ringmaster: there `%` needs escaping instead.
   const esc = (s: string) => (keepTemplate ? s.replace(/%/g, '%%') : s.replace(/\$/g, '$$$$'));
+  // ENV_ names of [supervisord] and program environment= hold ringmaster text already (`$$`,
+  // `${X?…}`): inserted as they are; every other name is a plain value.
   const escapedNames: Expansions = {};
-  for (const [k, v] of Object.entries(names)) escapedNames[k] = typeof v === 'string' ? esc(v) : v;
-  const source = keepTemplate ? text : text.replace(/\$/g, '$$$$');
+  for (const [k, v] of Object.entries(names)) {
+    if (typeof v !== 'string') escapedNames[k] = v;
+    else if (!k.startsWith('ENV_')) escapedNames[k] = esc(v);
+    else escapedNames[k] = keepTemplate ? v.replace(/\$\$/g, '$').replace(/%/g, '%%') : v;
+  }
+  const source = keepTemplate || o.escaped ? text : text.replace(/\$/g, '$$$$');
   const { value, error: why } = expandPercent(source, escapedNames, what, keepTemplate, (name, whole) => {
     if (keepTemplate && KEPT.has(name)) return whole;
     if (!name.startsWith('ENV_') || name in escapedNames) return undefined;
@@ -522,7 +530,8 @@ function expandText(ctx: Ctx, text: string, opt: IniOption & { file: IniText }, 
       const r = expandPercent(whole, { [name]: current }, what);
       return r.error ? undefined : esc(r.value);
     }
-    return `\${${variable}?not set (%(${name})s in ${what})}`;
+    // No %( in the message: [supervisord] environment is expanded a second time.
+    return `\${${variable}?not set (${name} in ${what})}`;
   });
   if (why) {
     // Reported once, here; the raw text keeps the key present so no "is required" follows.
@@ -542,7 +551,7 @@ function sectionNames(ctx: Ctx, opt: IniOption & { file: IniText }, extra: Expan
 
 function prefixed(env: Record<string, string>): Expansions {
   const out: Expansions = {};
-  for (const [k, v] of Object.entries(env)) out[`ENV_${k}`] = v.replace(/\$\$/g, '$');
+  for (const [k, v] of Object.entries(env)) out[`ENV_${k}`] = v;
   return out;
 }
 
