@@ -420,6 +420,9 @@ function mapProgram(ctx: Ctx, s: MergedSection, kind: 'program' | 'eventlistener
     return [entry(name, s.at, { kind: 'map', entries: sortKeys(all), at: s.at }, notes)];
   }
   const split = [...notes, `[${s.name}] has numprocs=${numprocs} with options that differ per process (%(process_num)…): one program per process, grouped as "${group}"`];
+  if (kind === 'eventlistener') {
+    warn(ctx, s.at, base, `numprocs=${numprocs} with options that differ per process: each process becomes a pool of its own (each gets every event)`);
+  }
   return perProcess.map((p, i) => {
     const own = keys.filter((k) => k.key !== 'numprocs' && k.key !== 'numprocs_start');
     return entry(p.name, s.at, { kind: 'map', entries: sortKeys([...own, ...p.entries]), at: s.at }, i === 0 ? split : []);
