@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { httpUnix } from './support/http';
 import { ROOT, Ringmaster, sleep, tempDir } from './support/ringmaster';
 import { ENTRYPOINT, Rootfs, rootfsSkipReason } from './support/rootfs';
 
@@ -114,6 +115,7 @@ describe('compose-examples run in an image-like root with ringmaster as PID 1 (S
     const rm = root.run({ env: { RINGMASTER_CONFIG: '/etc/ringmaster.yaml', PORT: String(port), JOB_INTERVAL: '0.2' } });
     await rm.waitFor(/^migrate +\| migrations done$/m);
     await rm.waitFor(/^worker +\| job 2 done$/m);
+    assert.ok(rm.stdout.indexOf('migrations done') < rm.stdout.indexOf('spawned: web'), 'web started after the migration completed');
     assert.match(await getWhenUp(`http://127.0.0.1:${port}/`), /hello from ringmaster/);
     await stopsWithZero(rm);
     assert.match(rm.stdout, /^worker +\| worker stopping$/m);
@@ -131,12 +133,20 @@ describe('compose-examples run in an image-like root with ringmaster as PID 1 (S
     await stopsWithZero(rm);
   });
 
-  it('kubernetes: the ConfigMap\'s config runs as the main container\'s entrypoint', async () => {
+  it('kubernetes: the ConfigMap\'s config runs as the main container\'s entrypoint; /readyz turns 200 after migrate, web and worker', async () => {
     const port = await freePort();
     root.write('/etc/ringmaster/ringmaster.yaml', kubernetesParts().config);
     const rm = root.run({ env: { RINGMASTER_CONFIG: '/etc/ringmaster/ringmaster.yaml', PORT: String(port) } });
     assert.match(await getWhenUp(`http://127.0.0.1:${port}/`), /hello from ringmaster/);
     await rm.waitFor(/^worker +\| job done$/m);
+    assert.ok(rm.stdout.indexOf('migrations done') < rm.stdout.indexOf('spawned: web'), rm.stdout);
+    assert.ok(rm.stdout.indexOf('web is healthy') < rm.stdout.indexOf('spawned: worker'), rm.stdout);
+    const socket = root.path('/run/ringmaster.sock');
+    const until = Date.now() + 10_000;
+    while ((await httpUnix(socket, 'GET', '/readyz')).status !== 200) {
+      if (Date.now() > until) assert.fail(`/readyz not 200: ${(await httpUnix(socket, 'GET', '/readyz')).body}`);
+      await sleep(100);
+    }
     await stopsWithZero(rm);
   });
 

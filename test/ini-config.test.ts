@@ -149,7 +149,7 @@ describe('errors and warnings (SPEC §2: FILE:LINE:COL)', () => {
     ].join('\n'));
     const c = load(f);
     assert.equal(c.settings.socket, '/tmp/x.sock');
-    const warnings = c.warnings.map((w) => formatProblem({ ...w, file: path.basename(w.file) }));
+    const warnings = c.warnings!.map((w) => formatProblem({ ...w, file: path.basename(w.file) }));
     for (const [line, what] of [[3, 'chown'], [5, 'logfile'], [6, 'user'], [7, 'nodaemon'], [8, 'bogus'], [9, 'supervisorctl'], [11, 'rpcinterface'], [15, 'stdout_syslog'], [16, 'serverurl'], [17, 'frobnicate']] as const) {
       assert.ok(warnings.some((w) => w.startsWith(`supervisord.conf:${line}:`) && w.includes(what)), `warning for ${what} at line ${line} in:\n${warnings.join('\n')}`);
     }
@@ -235,6 +235,6 @@ describe('[inet_http_server] (SPEC §6 settings.http)', () => {
     assert.deepEqual(c.warnings, []);
     const open = load(ini('[inet_http_server]\nport=*:9001\n[program:a]\ncommand=true\n'));
     assert.deepEqual(open.settings.http, { host: '', port: 9001 });
-    assert.match(formatProblem(open.warnings[0]), /supervisord\.conf:1:2: settings\.http: \[inet_http_server\] has no username: ringmaster then serves only \/healthz/);
+    assert.match(formatProblem(open.warnings![0]), /supervisord\.conf:1:2: settings\.http: \[inet_http_server\] has no username: ringmaster then serves only \/healthz/);
   });
 });

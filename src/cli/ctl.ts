@@ -61,13 +61,24 @@ function clock(seconds: number): string {
   return `${MONTHS[d.getMonth()]} ${two(d.getDate())} ${two(h)}:${two(d.getMinutes())} ${d.getHours() < 12 ? 'AM' : 'PM'}`;
 }
 
-function describe(p: ProcessInfo & { cpu: number | null; memory: number | null }): string {
+/** What /v1/status adds to Supervisor's process info. */
+type StatusEntry = ProcessInfo & {
+  cpu: number | null;
+  memory: number | null;
+  health?: { status: string; output: string } | null;
+  waiting?: string;
+};
+
+function describe(p: StatusEntry): string {
   switch (p.state) {
     case 'RUNNING': {
       const use = p.cpu === null ? '' : `   cpu ${p.cpu.toFixed(1)}%  mem ${((p.memory ?? 0) / 1048576).toFixed(1)}MB`;
-      return `pid ${p.pid}, uptime ${uptime(p.now - p.start)}${use}`;
+      const h = p.health;
+      const health = h ? `   ${h.status}${h.status !== 'healthy' && h.output ? ` (${h.output.split('\n')[0].slice(0, 80)})` : ''}` : '';
+      return `pid ${p.pid}, uptime ${uptime(p.now - p.start)}${use}${health}`;
     }
     case 'STOPPED':
+      if (p.waiting) return p.waiting.charAt(0).toUpperCase() + p.waiting.slice(1);
       return p.start === 0 ? 'Not started' : clock(p.since);
     case 'EXITED':
       return `${clock(p.since)}, exit code ${p.exitstatus}`;
@@ -124,7 +135,7 @@ async function run(socket: string, verb: string, names: string[], opts: { follow
   switch (verb) {
     case 'status': {
       const r = await call(socket, 'GET', '/v1/status');
-      const all = JSON.parse(r.body).processes as Array<ProcessInfo & { cpu: number | null; memory: number | null }>;
+      const all = JSON.parse(r.body).processes as StatusEntry[];
       let shown = all;
       let code = 0;
       if (names.length > 0) {

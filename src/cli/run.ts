@@ -7,7 +7,7 @@ import { installFailsafe } from '../pid1/failsafe';
 import { EventSystem } from '../events';
 import { Reaper } from '../pid1/reaper';
 import { installSignalHandlers } from '../pid1/signals';
-import { launch } from '../supervisor/launch';
+import { launch, launchCheck } from '../supervisor/launch';
 import { Supervisor } from '../supervisor/supervisor';
 
 /** Load the config or print every problem (SPEC §2) and return null. */
@@ -43,6 +43,8 @@ export async function run(file: string | undefined): Promise<number> {
   const supervisor = new Supervisor(config, { launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl, events }),
     log,
     settleOutput: () => output.settle(2000),
+    spawnCheck: (spec, argv, capture) => launchCheck(spec, argv, capture, { output, serverUrl }),
+    observeOutput: (name, observer) => output.observe(name, observer),
   });
   output.setNames(supervisor.processes.map((p) => p.name));
   supervisor.on('processes', () => output.setNames(supervisor.processes.map((p) => p.name)));
@@ -93,7 +95,7 @@ export async function run(file: string | undefined): Promise<number> {
   if (http.address) log(`listening on http://${http.address}${settings.httpUsername ? '' : ' (probes and /metrics only: no http_username)'}`);
   if (control.socketPath) serverUrl = `unix://${control.socketPath}`;
 
-  for (const w of config.warnings) log(`warning: ${formatProblem(w)}`);
+  for (const w of config.warnings ?? []) log(`warning: ${formatProblem(w)}`);
   log(`ringmaster ${process.pid === 1 ? 'as PID 1' : `pid ${process.pid}`}, ${supervisor.processes.length} processes from ${config.files.join(', ')}`);
   // Supervising is the point even when nothing runs (e.g. every program ended, none critical).
   const keepAlive = setInterval(() => {}, 2 ** 31 - 1);

@@ -1,4 +1,5 @@
 import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
+import { checkDependencies } from './health';
 import { readProgram } from './program';
 import { DEFAULT_SETTINGS, SETTINGS_KEYS, SETTINGS_LATER, applySetting, checkSettingsNode } from './settings';
 import { EnvSource, readSources, type SourceOptions } from './sources';
@@ -80,6 +81,7 @@ export function loadConfig(opts: SourceOptions): Config {
     if (p) programs.push(p);
   }
   const groups = readGroups(groupEntries, programEntries, programs);
+  checkDependencies(programs, new Set(programEntries.keys()), problems);
 
   if (problems.length > 0 || sources.length === 0) {
     problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import { parseEnvFile } from './envfile';
+import { readDependsOn, readHealthcheck } from './health';
 import { shellSplit } from './shellwords';
 import type { ProgramConfig, ProgramLogFile, Settings } from './types';
 import { resolveUser } from './users';
@@ -9,16 +10,13 @@ import { closest, describe, type ValueReader } from './values';
 import { EVENT_TYPE_NAMES } from '../events/types';
 
 /** Program keys whose behaviour comes with a later feature: rejected, never silently ignored. */
-export const PROGRAM_KEYS_LATER: Record<string, string> = {
-  healthcheck: 'health checks',
-  depends_on: 'dependencies',
-};
+export const PROGRAM_KEYS_LATER: Record<string, string> = {};
 
 export const PROGRAM_KEYS = [
   'command', 'shell', 'directory', 'environment', 'user', 'umask', 'autostart', 'autorestart',
   'exitcodes', 'startsecs', 'startretries', 'backoff', 'stopsignal', 'stopwaitsecs', 'stopasgroup',
   'killasgroup', 'priority', 'numprocs', 'numprocs_start', 'process_name', 'redirect_stderr',
-  'env_file', 'disabled', 'critical', 'strip_ansi',
+  'env_file', 'disabled', 'critical', 'strip_ansi', 'depends_on', 'healthcheck',
   'stdout_logfile', 'stdout_logfile_maxbytes', 'stdout_logfile_backups',
   'stderr_logfile', 'stderr_logfile_maxbytes', 'stderr_logfile_backups',
   'stdout_events_enabled', 'stderr_events_enabled', 'stdout_capture_maxbytes', 'stderr_capture_maxbytes',
@@ -215,6 +213,8 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     stderrCaptureMaxBytes: get('stderr_capture_maxbytes', (n, p) => r.size(n, p), 0),
     eventListener: listener ? readListener(r, base, keyNode, values) : undefined,
     group: name,
+    dependsOn: get('depends_on', (n, p) => readDependsOn(r, n, p), []),
+    healthcheck: get('healthcheck', (n, p) => readHealthcheck(r, n, p), undefined),
     source: { file: r.source.file, ...r.source.pos(keyNode) },
   };
   if (listener && program.redirectStderr) r.fail(values.get('redirect_stderr'), `${base}.redirect_stderr`, 'is not allowed for an event listener: its stdout is the protocol channel');

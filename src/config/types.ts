@@ -93,6 +93,42 @@ export interface ProgramConfig {
   eventListener?: EventListenerConfig;
   /** The group this program's processes belong to (its own name unless listed under `groups:`). */
   group: string;
+  /** Programs that must reach a condition before this one is started (SPEC §2 depends_on). */
+  dependsOn: Dependency[];
+  healthcheck?: HealthCheckConfig;
+  source: SourcePos;
+}
+
+/**
+ * started: the dependency is RUNNING (it stayed up `startsecs`); healthy: RUNNING and its
+ * healthcheck passes; completed: it exited with one of its `exitcodes` and is not restarted.
+ */
+export type DependencyCondition = 'started' | 'healthy' | 'completed';
+
+export interface Dependency {
+  /** A program name (every process of it must meet the condition). */
+  program: string;
+  condition: DependencyCondition;
+  source: SourcePos;
+}
+
+/** What a healthcheck probes; exactly one kind per program. */
+export type HealthProbe =
+  | { kind: 'exec'; argv: string[]; text: string }
+  | { kind: 'http'; url: string }
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'log'; pattern: string };
+
+export interface HealthCheckConfig {
+  probe: HealthProbe;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Consecutive failures before unhealthy. */
+  retries: number;
+  /** Failures during this time after a start do not count. */
+  startPeriodMs: number;
+  /** Restart the program when it turns unhealthy after having passed. */
+  liveness: boolean;
   source: SourcePos;
 }
 
@@ -116,7 +152,7 @@ export interface Config {
   /** Every file read, in order ('<RINGMASTER_CONFIG_YAML>' for the inline form). */
   files: string[];
   /** Reported, not fatal: e.g. supervisord.conf options with no meaning in a container. */
-  warnings: ConfigProblem[];
+  warnings?: ConfigProblem[];
 }
 
 export interface ConfigProblem {

@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseSignal } from '../signal-util';
-import pidusage from 'pidusage';
 import type { EventBus } from '../events/bus';
+import { METRICS_CONTENT_TYPE, renderMetrics } from '../health/metrics';
+import type { HealthChange } from '../health/monitor';
+import { sampleUsage } from '../health/usage';
 import type { StreamName } from '../output/types';
 import { processInfo, resolveNames, signalProcess, startProcess, stopProcess, type Outcome } from '../supervisor/commands';
 import { ConfigError } from '../config/types';
@@ -39,17 +41,6 @@ function names(body: Record<string, unknown>): string[] {
   return n as string[];
 }
 
-/** CPU and memory of running processes, sampled now (pidusage reads /proc). */
-async function usage(pids: number[]): Promise<Record<number, { cpu: number; memory: number }>> {
-  const live = pids.filter((p) => p > 0);
-  if (live.length === 0) return {};
-  try {
-    return await pidusage(live);
-  } catch {
-    return {};
-  }
-}
-
 /** Serve one request; whatever goes wrong inside is this request's 500, never ringmaster's crash. */
 export function serve(req: IncomingMessage, res: ServerResponse, deps: ApiDeps): void {
   handle(req, res, deps).catch((err: unknown) => {
@@ -83,13 +74,29 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ap
         const r = readiness(supervisor);
         return send(res, r.ready ? 200 : 503, r);
       }
+      case 'GET /metrics': {
+        const text = await renderMetrics(supervisor, readiness(supervisor).ready);
+        res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+        return void res.end(text);
+      }
       case 'GET /v1/status': {
-        const infos = supervisor.processes.map(processInfo);
-        const use = await usage(infos.map((i) => i.pid));
+        const processes = [...supervisor.processes];
+        const use = await sampleUsage(processes.map((p) => p.pid));
         return send(res, 200, {
           state: supervisor.isShuttingDown ? 'SHUTDOWN' : 'RUNNING',
           pid: process.pid,
-          processes: infos.map((i) => ({ ...i, cpu: use[i.pid]?.cpu ?? null, memory: use[i.pid]?.memory ?? null })),
+          processes: processes.map((p) => {
+            const info = processInfo(p);
+            const u = use.get(p.pid);
+            const h = supervisor.healthOf(p);
+            return {
+              ...info,
+              cpu: u?.cpuPercent ?? null,
+              memory: u?.memoryBytes ?? null,
+              health: h ? { status: h.status, failures: h.failures, output: h.output, since: Math.floor(h.since / 1000) } : null,
+              waiting: supervisor.waitingReason(p),
+            };
+          }),
         });
       }
       case 'POST /v1/start':
@@ -188,7 +195,7 @@ function tail(url: URL, res: ServerResponse, deps: ApiDeps): void {
 const MAX_EVENT_BACKLOG = 1024 * 1024;
 
 /**
- * Every event from now on, one JSON object per line, until the client goes away; for consumers
+ * Every event (and health change) from now on, one JSON object per line, until the client goes away; for consumers
  * that don't speak Supervisor's listener protocol: {"time", "serial", "eventname", "fields": {…},
  * "data"?}. `serial` is Supervisor's global serial, null when no listener pool took the event.
  * PROCESS_STATE_* lines also carry the change itself: name, group, namespec, from, to, pid,
@@ -204,7 +211,16 @@ function streamEvents(res: ServerResponse, deps: ApiDeps): void {
     if (e.change) Object.assign(line, e.change);
     res.write(`${JSON.stringify(line)}\n`);
   });
-  res.on('close', stop);
+  // Health changes (no Supervisor event type) as lines of their own: `health` and `previous`.
+  const onHealth = ({ process: p, from, to, state }: HealthChange) => {
+    if (res.writableLength > MAX_EVENT_BACKLOG) return void res.destroy();
+    res.write(`${JSON.stringify({ time: new Date().toISOString(), name: p.name, group: p.spec.group, namespec: p.spec.namespec, health: to, previous: from, output: state.output })}\n`);
+  };
+  deps.supervisor.on('health', onHealth);
+  res.on('close', () => {
+    stop();
+    deps.supervisor.off('health', onHealth);
+  });
   // Headers now, so a client knows it is subscribed before the first event.
   res.flushHeaders();
 }

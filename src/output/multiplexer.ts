@@ -3,7 +3,7 @@ import { colorFor, makeFormat, timestamp, type FormatOptions } from './format';
 import { LineSplitter } from './line-splitter';
 import { LogFile } from './logfile';
 import { TailBuffer } from './tail';
-import type { Output, StreamName } from './types';
+import type { Output, OutputObserver, StreamName } from './types';
 
 export interface OutputOptions {
   stdout: Writable;
@@ -118,6 +118,8 @@ class Source {
   private held = false;
   done = false;
   private resolveEnded!: () => void;
+  /** Set only while a log healthcheck watches this process: no cost on the hot path otherwise. */
+  observer: OutputObserver | undefined;
   /** Resolves when the pipe reached EOF and its last line was written. */
   readonly ended = new Promise<void>((resolve) => (this.resolveEnded = resolve));
 
@@ -139,6 +141,7 @@ class Source {
   onData(chunk: Buffer): void {
     this.copies.logFile?.write(chunk);
     this.copies.tail.write(chunk);
+    if (this.observer) this.observer(this.streamName, chunk);
     const out = this.splitter.push(chunk);
     if (out) this.sink.write(out);
     this.armIdle();
@@ -192,6 +195,10 @@ export function createOutput(opts: OutputOptions): Output {
   const colors = new Map<string, number>();
   const logFiles = new Map<string, LogFile>();
   const tails = new Map<string, TailBuffer>();
+  const observers = new Map<string, OutputObserver>();
+  const setObserver = (name: string, observer: OutputObserver | undefined) => {
+    for (const sink of Object.values(sinks)) for (const s of sink.sources) if (s.name === name) s.observer = observer;
+  };
   const logFileOf = new Map<string, LogFile>();
   const mainLog = new TailBuffer(opts.tailBytes);
   let width = 0;
@@ -235,6 +242,7 @@ export function createOutput(opts: OutputOptions): Output {
       }
       const splitter = new LineSplitter(formatFor(name, streamName), maxLine);
       const source = new Source(name, streamName, stream, splitter, sink, idleMs, { logFile, tail });
+      source.observer = observers.get(name);
       sink.sources.add(source);
       if (sink.isBlocked) source.hold();
       return new Promise<void>((resolve) => {
@@ -258,6 +266,16 @@ export function createOutput(opts: OutputOptions): Output {
         // 'end' nor 'close' again: without this, attach and settle() would wait forever.
         if (stream.readableEnded || stream.destroyed) finish();
       });
+    },
+
+    observe(name, observer) {
+      observers.set(name, observer);
+      setObserver(name, observer);
+      return () => {
+        if (observers.get(name) !== observer) return;
+        observers.delete(name);
+        setObserver(name, undefined);
+      };
     },
 
     system(text, streamName = 'stdout') {

@@ -4,6 +4,9 @@ import type { TailBuffer } from './tail';
 
 export type StreamName = 'stdout' | 'stderr';
 
+/** Sees every chunk a process writes on either stream, as read (not split into lines). */
+export type OutputObserver = (stream: StreamName, chunk: Buffer) => void;
+
 /** Copies of a program's stream besides the console. */
 export interface AttachOptions {
   logFile?: LogFileConfig;
@@ -22,6 +25,11 @@ export interface Output {
    * partial line written.
    */
   attach(name: string, stream: StreamName, source: Readable, options?: AttachOptions): Promise<void>;
+  /**
+   * Watch a process's output (a log healthcheck), also across restarts, until the returned
+   * function is called. One observer per process name; a new one replaces the old.
+   */
+  observe(name: string, observer: OutputObserver): () => void;
   /** A message of ringmaster itself: `ringmaster | text`. */
   system(text: string, stream?: StreamName): void;
   /** The recent output of a process's stream (bounded), or undefined if it never printed (unless `create`). */

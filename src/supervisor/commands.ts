@@ -103,6 +103,8 @@ export function startProcess(sup: Supervisor, p: SupervisedProcess): Promise<Out
 export async function stopProcess(sup: Supervisor, p: SupervisedProcess): Promise<Outcome> {
   const name = p.spec.namespec;
   if (sup.isShuttingDown) return { name, ok: false, fault: 'SHUTDOWN_STATE' };
+  // One still waiting for its dependencies is stopped by not starting it when they are met.
+  if (sup.cancelWaiting(p)) return { name, ok: true, action: 'stopped' };
   if (!(p.state === 'STARTING' || p.state === 'RUNNING' || p.state === 'BACKOFF' || p.state === 'STOPPING' || p.active)) {
     return { name, ok: false, fault: 'NOT_RUNNING' };
   }

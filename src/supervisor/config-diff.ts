@@ -19,8 +19,12 @@ function canonical(value: unknown): string {
 
 /** What a program runs as, without where it was written (moving a line is not a change). */
 export function programKey(p: ProgramConfig): string {
-  const { source: _source, ...rest } = p;
-  return canonical(rest);
+  const { source: _source, dependsOn, healthcheck, ...rest } = p;
+  return canonical({
+    ...rest,
+    dependsOn: dependsOn.map(({ source: _s, ...d }) => d),
+    healthcheck: healthcheck && { ...healthcheck, source: undefined },
+  });
 }
 
 function diffBy<T>(current: Map<string, T>, next: Map<string, T>, same: (a: T, b: T) => boolean): ConfigDiff {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { LogFileConfig } from '../output/logfile';
 import type { Output } from '../output/types';
-import { spawnProcess } from '../pid1/spawn';
+import { spawnProcess, type SpawnedChild } from '../pid1/spawn';
 import { resolveUser } from '../config/users';
 import type { ProcessSpec, StartedChild } from './process';
 
@@ -88,4 +88,37 @@ function logFile(spec: ProcessSpec, stream: 'stdout' | 'stderr', opts: LaunchOpt
   if (!file) return undefined;
   const target = file.path === 'AUTO' ? path.join(opts.logdir ?? '/var/log/ringmaster', `${spec.name}-${stream}.log`) : file.path;
   return { path: target, maxBytes: file.maxBytes, backups: file.backups, stripAnsi: program.stripAnsi };
+}
+
+/** The environment of a process's checks, made once per process (checks run every few seconds). */
+const checkEnvs = new WeakMap<ProcessSpec, { serverUrl?: string; env: Record<string, string>; user?: ReturnType<typeof resolveUser> }>();
+
+/**
+ * Start a healthcheck command of a process the way the process itself is started: its user,
+ * directory, umask and environment, in its own process group (so a timeout kills all of it).
+ * With `capture`, stdout and stderr share one pipe the check reads; else both go to /dev/null.
+ * The Reaper reaps it.
+ */
+export function launchCheck(spec: ProcessSpec, argv: string[], capture: boolean, opts: LaunchOptions): SpawnedChild {
+  const program = spec.program;
+  let cached = checkEnvs.get(spec);
+  if (!cached || cached.serverUrl !== opts.serverUrl) {
+    const user = program.user ? resolveUser(program.user) : undefined;
+    cached = { serverUrl: opts.serverUrl, env: programEnv(spec, opts, user), user };
+    checkEnvs.set(spec, cached);
+  }
+  const user = cached.user;
+  return spawnProcess({
+    argv,
+    env: cached.env,
+    cwd: program.directory,
+    uid: user?.uid,
+    gid: user?.gid,
+    groups: user?.groups,
+    umask: program.umask,
+    pgroup: 'pgroup',
+    stdin: 'null',
+    stdout: capture ? 'pipe' : 'null',
+    stderr: capture ? 'stdout' : 'null',
+  });
 }

@@ -1,7 +1,9 @@
 import { trySignal } from '../signal-util';
 import { EventEmitter } from 'node:events';
 import type { Config, ProgramConfig } from '../config/types';
+import { HealthMonitor, type HealthChange, type HealthMonitorDeps, type HealthState } from '../health/monitor';
 import { diffGroups, diffPrograms, programsByGroup, type ConfigDiff } from './config-diff';
+import { DependencyGate, stopLevels } from './dependencies';
 import { describeExit } from './exit-status';
 import { ExitPolicyJudge } from './exit-policy';
 import { SupervisedProcess, type ProcessSpec, type StartedChild } from './process';
@@ -15,6 +17,10 @@ export interface SupervisorDeps {
   log(text: string): void;
   /** Wait (bounded) until the programs' last output was written, so it precedes the summary. */
   settleOutput?(): Promise<void>;
+  /** For exec healthchecks: start a check command as the program would be started. */
+  spawnCheck?: HealthMonitorDeps['spawnCheck'];
+  /** For log healthchecks: watch a process's output. */
+  observeOutput?: HealthMonitorDeps['observeOutput'];
 }
 
 export interface StateChange {
@@ -31,6 +37,8 @@ export interface SupervisorEvents {
   processes: [];
   /** sendRemoteCommEvent(type, data): Supervisor's REMOTE_COMMUNICATION event. */
   remote: [string, string];
+  /** A process's health changed (starting, healthy, unhealthy). */
+  health: [HealthChange];
 }
 
 export type GroupChange = 'ok' | 'BAD_NAME' | 'ALREADY_ADDED' | 'STILL_RUNNING' | 'SHUTDOWN_STATE';
@@ -55,6 +63,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** The config last read: what addGroup takes programs from (Supervisor's reread). */
   private latest: Config;
   private reloading: Promise<unknown> = Promise.resolve();
+  /** Health of the processes with a healthcheck (read it with healthOf). */
+  readonly health: HealthMonitor;
+  private readonly gate: DependencyGate;
 
   constructor(
     private config: Config,
@@ -63,8 +74,31 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     super();
     this.latest = config;
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+    this.health = new HealthMonitor({ spawnCheck: deps.spawnCheck, observeOutput: deps.observeOutput });
+    this.health.on('change', (change) => this.onHealthChange(change));
+    this.gate = new DependencyGate(this, {
+      start: (p) => p.start(),
+      mayStart: () => !this.shuttingDown,
+      log: deps.log,
+      blocked: (p, code, why) => this.onEnded(p, code, false, `cannot start (${why})`),
+    });
     this.addPrograms(config.programs);
     this.judge = new ExitPolicyJudge(config.settings.exitPolicy, this.processes);
+  }
+
+  /** The health of a process's current run; undefined without a healthcheck or when not running. */
+  healthOf(p: SupervisedProcess): HealthState | undefined {
+    return this.health.state(p);
+  }
+
+  /** Why a process waits for its dependencies ('' when it does not). */
+  waitingReason(p: SupervisedProcess): string {
+    return this.gate.reason(p);
+  }
+
+  /** A waiting process is no longer started when its dependencies are met (`ctl stop`); true if it waited. */
+  cancelWaiting(p: SupervisedProcess): boolean {
+    return this.gate.cancel(p);
   }
 
   get settings(): Config['settings'] {
@@ -85,7 +119,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.shuttingDown;
   }
 
-  /** Start every autostart program that is not disabled, lowest priority first. */
+  /**
+   * Start every autostart program that is not disabled, lowest priority first; one with
+   * depends_on waits until its dependencies meet their conditions.
+   */
   start(): void {
     this.autostart(this.processes);
   }
@@ -93,7 +130,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private autostart(processes: readonly SupervisedProcess[]): void {
     for (const p of processes) {
       const program = p.spec.program;
-      if (program.autostart && !program.disabled) p.start();
+      if (program.autostart && !program.disabled) this.gate.request(p);
     }
   }
 
@@ -159,6 +196,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           onTransition: (process, from, to) => {
             this.changes++;
             this.emit('state', { process, from, to });
+            this.afterTransition(process, to);
           },
           onEnded: (p, code, expected) => this.onEnded(p, code, expected),
           mayRestart: () => !this.shuttingDown,
@@ -175,6 +213,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const set = new Set(gone);
     const kept = this.processes.filter((p) => !set.has(p));
     this.processes.splice(0, this.processes.length, ...kept);
+    for (const p of gone) {
+      this.gate.cancel(p);
+      this.health.end(p);
+    }
     this.changes++;
     this.emit('processes');
   }
@@ -190,8 +232,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /**
-   * Ordered shutdown (SPEC §4): levels of equal priority stop in parallel, highest priority
-   * number first, each level fully gone before the next. A second call kills everything at once.
+   * Ordered shutdown (SPEC §4): dependents before their dependencies, then the highest priority
+   * number first; a level stops in parallel and is fully gone before the next (stopLevels). A
+   * second call kills everything at once.
    */
   shutdown(reason: string, code = 0): void {
     if (this.shuttingDown) {
@@ -200,6 +243,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       return;
     }
     this.shuttingDown = true;
+    this.gate.clear();
     this.exitCode = code;
     this.deps.log(reason);
     this.emit('shutdown');
@@ -229,35 +273,46 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.deps.log(`shutdown_timeout (${this.settings.shutdownTimeoutMs / 1000}s) reached: killing everything`);
       this.killAll();
     }, this.config.settings.shutdownTimeoutMs);
-    for (const level of this.stopLevels()) {
+    for (const level of stopLevels(this.processes)) {
       const names = level.filter((p) => p.active || p.pgid !== 0).map((p) => p.name);
       if (names.length > 0) this.deps.log(`stopping ${names.join(', ')}`);
       await Promise.all(level.map((p) => p.stop()));
     }
     clearTimeout(deadline);
+    this.health.close();
     await killLeftoverChildren(this.deps.log);
     await this.deps.settleOutput?.();
     for (const p of this.processes) this.deps.log(summaryLine(p));
     this.resolveFinished(this.exitCode);
   }
 
-  /** Groups of processes by priority, highest number first (they started last). */
-  private stopLevels(): SupervisedProcess[][] {
-    const byPriority = new Map<number, SupervisedProcess[]>();
-    for (const p of this.processes) {
-      const prio = p.spec.program.priority;
-      if (!byPriority.has(prio)) byPriority.set(prio, []);
-      byPriority.get(prio)!.push(p);
-    }
-    return [...byPriority.entries()].sort((a, b) => b[0] - a[0]).map(([, level]) => level);
+  /** Health checks run while a process runs; dependents are looked at again on every change. */
+  private afterTransition(p: SupervisedProcess, to: ProcessState): void {
+    if (to === 'STARTING') this.health.begin(p);
+    else if (to !== 'RUNNING') this.health.end(p);
+    this.gate.reevaluate();
   }
 
-  private onEnded(p: SupervisedProcess, code: number, expected: boolean): void {
+  private onHealthChange(change: HealthChange): void {
+    const { process: p, to, state } = change;
+    this.deps.log(`${p.name} is ${to}${state.output && to !== 'healthy' ? ` (${state.output})` : ''}`);
+    this.emit('health', change);
+    const hc = p.spec.program.healthcheck;
+    if (to === 'unhealthy' && hc?.liveness && state.passedOnce && p.state === 'RUNNING' && !this.shuttingDown) {
+      this.deps.log(`${p.name} failed its liveness check ${state.failures} times in a row: restarting`);
+      void p.stop().then(() => {
+        if (!this.shuttingDown && p.state === 'STOPPED' && this.processes.includes(p)) p.start();
+      });
+    }
+    this.gate.reevaluate();
+  }
+
+  private onEnded(p: SupervisedProcess, code: number, expected: boolean, reason?: string): void {
     if (this.shuttingDown) return;
     const endWith = this.judge.onEnded(p, code, expected);
     if (endWith === null) return;
     const policy = this.config.settings.exitPolicy;
-    const why = p.state === 'FATAL' ? 'entered FATAL' : 'exited';
+    const why = reason ?? (p.state === 'FATAL' ? 'entered FATAL' : 'exited');
     this.shutdown(`${p.name} ${why} (exit_policy: ${policy}): shutting down with exit code ${endWith}`, endWith);
   }
 }

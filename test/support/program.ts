@@ -27,6 +27,7 @@ export function program(overrides: Partial<ProgramConfig> = {}): ProgramConfig {
     critical: false,
     stripAnsi: false,
     group: overrides.name ?? 'p',
+    dependsOn: [],
     source: { file: 'test.yaml', line: 1, col: 1 },
     ...overrides,
   };

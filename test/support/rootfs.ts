@@ -15,7 +15,8 @@ import { BUNDLE, NO_UNSHARE, ROOT, Ringmaster, canUnshare, tempDir } from './rin
 
 export const SEA = path.join(ROOT, 'dist', 'ringmaster');
 export const ADDON = path.join(ROOT, 'dist', 'ringmaster.node');
-export const BUSYBOX = '/bin/busybox';
+/** A static busybox; RM_TEST_BUSYBOX points at one elsewhere (e.g. extracted with `apt-get download busybox-static`). */
+export const BUSYBOX = process.env.RM_TEST_BUSYBOX ?? '/bin/busybox';
 /** Where the Dockerfile puts the binary; the harness mirrors its ENTRYPOINT. */
 export const ENTRYPOINT = '/usr/local/bin/ringmaster';
 export const IMAGE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

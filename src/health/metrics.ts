@@ -1,0 +1,54 @@
+// /metrics (SPEC §6): Prometheus text format 0.0.4, sampled when scraped.
+import type { Supervisor } from '../supervisor/supervisor';
+import { STATE_CODES, type ProcessState } from '../supervisor/states';
+import { sampleUsage } from './usage';
+
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+const STATES = (Object.keys(STATE_CODES) as ProcessState[]).filter((s) => s !== 'UNKNOWN');
+const HEALTH = ['starting', 'healthy', 'unhealthy'] as const;
+
+/** A label value: backslash, double quote and newline escaped. */
+function label(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+class Family {
+  readonly lines: string[];
+  constructor(name: string, type: 'gauge' | 'counter', help: string) {
+    this.lines = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
+  }
+  add(name: string, labels: string, value: number): void {
+    this.lines.push(`${name}{${labels}} ${Number.isFinite(value) ? value : 0}`);
+  }
+}
+
+/** Every process's state, restarts, health, and (when running) CPU, memory and start time. */
+export async function renderMetrics(sup: Supervisor, ready: boolean): Promise<string> {
+  const processes = [...sup.processes];
+  const usage = await sampleUsage(processes.map((p) => p.pid));
+  const state = new Family('ringmaster_process_state', 'gauge', 'Whether the process is in this state (1) or not (0); Supervisor\'s states.');
+  const restarts = new Family('ringmaster_process_restarts_total', 'counter', 'Times the process was started again after its first start.');
+  const cpu = new Family('ringmaster_process_cpu_seconds_total', 'counter', 'User and system CPU time of the running process (its leader).');
+  const memory = new Family('ringmaster_process_resident_memory_bytes', 'gauge', 'Resident memory of the running process (its leader).');
+  const started = new Family('ringmaster_process_start_time_seconds', 'gauge', 'Start time of the running process since the Unix epoch.');
+  const health = new Family('ringmaster_process_health', 'gauge', 'Health of a process with a healthcheck (1 for the current status).');
+  const checks = new Family('ringmaster_process_health_checks_total', 'counter', 'Healthcheck probes completed since the process last started.');
+  for (const p of processes) {
+    const base = `process="${label(p.spec.namespec)}",group="${label(p.spec.group)}"`;
+    for (const s of STATES) state.add('ringmaster_process_state', `${base},state="${s}"`, p.state === s ? 1 : 0);
+    restarts.add('ringmaster_process_restarts_total', base, p.restarts);
+    const u = usage.get(p.pid);
+    if (p.pid > 0 && u) {
+      cpu.add('ringmaster_process_cpu_seconds_total', base, u.cpuSeconds);
+      memory.add('ringmaster_process_resident_memory_bytes', base, u.memoryBytes);
+      started.add('ringmaster_process_start_time_seconds', base, p.startedAt / 1000);
+    }
+    const h = sup.healthOf(p);
+    if (h) for (const s of HEALTH) health.add('ringmaster_process_health', `${base},status="${s}"`, h.status === s ? 1 : 0);
+    if (h) checks.add('ringmaster_process_health_checks_total', base, h.checks);
+  }
+  const readyz = new Family('ringmaster_ready', 'gauge', 'Whether /readyz answers 200 (1) or 503 (0).');
+  readyz.lines.push(`ringmaster_ready ${ready ? 1 : 0}`);
+  return [state, restarts, cpu, memory, started, health, checks, readyz].map((f) => f.lines.join('\n')).join('\n') + '\n';
+}

@@ -1,0 +1,16 @@
+import { request } from 'node:http';
+
+/** One HTTP request over a unix socket (ringmaster's control socket), bounded. */
+export function httpUnix(socket: string, method: string, path: string, body?: string, timeoutMs = 10_000): Promise<{ status: number; body: string; type: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: socket, method, path, headers: body ? { 'content-type': 'application/json' } : {}, timeout: timeoutMs }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, type: String(res.headers['content-type'] ?? '') }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out after ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
