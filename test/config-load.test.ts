@@ -131,13 +131,6 @@ describe('validation (SPEC §2)', () => {
     ]);
   });
 
-  it('rejects keys whose behaviour is not built yet instead of ignoring them', () => {
-    const d = dir();
-    const f = write(d, 'l.yaml', 'programs:\n  web:\n    command: x\neventlisteners: {}\n');
-    const ps = problems(() => load(f));
-    assert.ok(ps.some((p) => /eventlisteners: not supported yet/.test(p)));
-  });
-
   it('reads log file options: paths relative to the config, sizes, AUTO, NONE', () => {
     const d = dir();
     const f = write(d, 'lf.yaml', 'settings: {logdir: /var/log/x, log_format: json, log_timestamps: true}\nprograms:\n  web: {command: x, stdout_logfile: logs/web.log, stdout_logfile_maxbytes: 1KB, stdout_logfile_backups: 2, stderr_logfile: AUTO, strip_ansi: true}\n  quiet: {command: x, stdout_logfile: NONE}\n');

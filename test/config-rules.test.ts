@@ -202,7 +202,8 @@ describe('§2 program keys', () => {
         backoff: { initialMs: 1000, maxMs: 30_000, resetMs: 60_000 }, stopsignal: 'SIGTERM', stopwaitsecsMs: 10_000,
         stopasgroup: true, killasgroup: true, priority: 999, numprocs: 1, numprocsStart: 0, processName: '%(program_name)s',
         redirectStderr: false, disabled: false, critical: false, stdoutLogfile: undefined, stderrLogfile: undefined,
-        stripAnsi: false, group: 'p', dependsOn: [], healthcheck: undefined, source: undefined,
+        stripAnsi: false, stdoutEvents: false, stderrEvents: false, stdoutCaptureMaxBytes: 0, stderrCaptureMaxBytes: 0, eventListener: undefined,
+        group: 'p', dependsOn: [], healthcheck: undefined, source: undefined,
       },
     );
     assert.equal(p.source.line, 1);

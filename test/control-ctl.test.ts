@@ -82,6 +82,10 @@ programs:
   });
 
   it('bad requests answer 4xx and change nothing', async () => {
+    // web was killed by the signal test above: let its restart (after a backoff) happen first,
+    // or on a loaded machine it lands between the two snapshots.
+    const webPid = async () => JSON.parse((await http(socket, 'GET', '/v1/status')).body).processes.find((p: { name: string }) => p.name === 'web').pid;
+    for (const until = Date.now() + 10_000; (await webPid()) === 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
     const before = (await http(socket, 'GET', '/v1/status')).body;
     assert.equal((await http(socket, 'POST', '/v1/start', '{not json')).status, 400);
     assert.equal((await http(socket, 'POST', '/v1/stop', '{"names": "web"}')).status, 400);

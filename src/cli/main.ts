@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import pkg from '../../package.json';
 import { check } from './check';
+import { convert } from './convert';
 import { ctl, healthcheck } from './ctl';
 import { run } from './run';
 import { single } from './single';
@@ -12,9 +13,11 @@ const USAGE = `Usage:
                                       with its status; options --grace DURATION (default 10s),
                                       -r FROM:TO (signal rewrite); more: ringmaster --help --
   ringmaster ctl [-s SOCKET] VERB [NAME…]   control a running ringmaster (ringmaster ctl --help)
+  ringmaster convert supervisord.conf print the equivalent YAML of a Supervisor INI config
   ringmaster healthcheck              exit 0 if the running ringmaster is ready, else 1
   ringmaster --version | --help
 
+-c may name a supervisord.conf (*.conf, *.ini, or a file starting with a [section]): it runs as is.
 The config comes from -c, else $RINGMASTER_CONFIG, else $RINGMASTER_CONFIG_YAML (inline),
 else /etc/ringmaster.yaml, else ./ringmaster.yaml.
 `;
@@ -22,10 +25,9 @@ else /etc/ringmaster.yaml, else ./ringmaster.yaml.
 const VERB_HELP: Record<string, string> = {
   run: 'Usage: ringmaster run [-c FILE]\n\nSupervise the programs of the config in the foreground until the exit policy or a\nsignal ends it. TERM/INT/QUIT shut down in order; a second one kills at once.\n',
   healthcheck: 'Usage: ringmaster healthcheck [-c FILE]\n\nAsk the running ringmaster (over its control socket) whether it is ready: every\nautostarted program RUNNING or finished as expected. Exit 0 if so, else 1. For HEALTHCHECK.\n',
+  convert: 'Usage: ringmaster convert supervisord.conf\n\nPrint the equivalent ringmaster YAML of a Supervisor INI config (with the files its\n[include] names) on stdout. Comments list what has no equivalent. Problems go to stderr\nand make the exit code 2.\n',
   check: 'Usage: ringmaster check [-c FILE]\n\nValidate the config without starting anything. Prints every problem as\nFILE:LINE:COL: key: message and exits 2, or exits 0 when the config is good.\n',
 };
-
-const NOT_YET = new Set(['convert']);
 
 async function main(argv: string[]): Promise<number> {
   const dashes = argv.indexOf('--');
@@ -59,6 +61,13 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(VERB_HELP[verb] ?? USAGE);
     return 0;
   }
+  if (verb === 'convert') {
+    if (positionals.length > 2) {
+      process.stderr.write(`ringmaster convert: unexpected argument "${positionals[2]}"\n`);
+      return 2;
+    }
+    return convert(positionals[1] ?? values.config);
+  }
   if (positionals.length > 1) {
     process.stderr.write(`ringmaster ${verb}: unexpected argument "${positionals[1]}"\n`);
     return 2;
@@ -71,8 +80,7 @@ async function main(argv: string[]): Promise<number> {
     case 'healthcheck':
       return healthcheck(values.config);
     default:
-      if (NOT_YET.has(verb)) process.stderr.write(`ringmaster: "${verb}" is not available in this version yet\n`);
-      else process.stderr.write(`ringmaster: unknown command "${verb}"\n\n${USAGE}`);
+      process.stderr.write(`ringmaster: unknown command "${verb}"\n\n${USAGE}`);
       return 2;
   }
 }

@@ -4,6 +4,7 @@ import { startHttpListener } from '../control/http-listener';
 import { startControlServer } from '../control/server';
 import { createOutput } from '../output/multiplexer';
 import { installFailsafe } from '../pid1/failsafe';
+import { EventSystem } from '../events';
 import { Reaper } from '../pid1/reaper';
 import { installSignalHandlers } from '../pid1/signals';
 import { launch, launchCheck } from '../supervisor/launch';
@@ -38,7 +39,8 @@ export async function run(file: string | undefined): Promise<number> {
   const log = (text: string) => output.system(text);
   const reaper = new Reaper();
   let serverUrl: string | undefined;
-  const supervisor = new Supervisor(config, { launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl }),
+  const events = new EventSystem(log);
+  const supervisor = new Supervisor(config, { launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl, events }),
     log,
     settleOutput: () => output.settle(2000),
     spawnCheck: (spec, argv, capture) => launchCheck(spec, argv, capture, { output, serverUrl }),
@@ -83,6 +85,7 @@ export async function run(file: string | undefined): Promise<number> {
   const apiDeps = {
     supervisor,
     output,
+    events: events.bus,
     shutdown: () => supervisor.shutdown('shutdown asked for by ctl'),
     readConfig,
     reload,
@@ -92,12 +95,15 @@ export async function run(file: string | undefined): Promise<number> {
   if (http.address) log(`listening on http://${http.address}${settings.httpUsername ? '' : ' (probes and /metrics only: no http_username)'}`);
   if (control.socketPath) serverUrl = `unix://${control.socketPath}`;
 
+  for (const w of config.warnings ?? []) log(`warning: ${formatProblem(w)}`);
   log(`ringmaster ${process.pid === 1 ? 'as PID 1' : `pid ${process.pid}`}, ${supervisor.processes.length} processes from ${config.files.join(', ')}`);
   // Supervising is the point even when nothing runs (e.g. every program ended, none critical).
   const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
+  events.watch(supervisor);
   supervisor.start();
   const code = await supervisor.finished;
   clearInterval(keepAlive);
+  events.close();
   await Promise.all([control.close(), http.close()]);
   log(`exiting with code ${code}`);
   removeSignals();

@@ -26,6 +26,7 @@ export function loadConfig(opts: SourceOptions): Config {
   const settingEntries = new Map<string, Entry>();
   const programEntries = new Map<string, Entry>();
   const groupEntries = new Map<string, Entry[]>();
+  const listenerEntries = new Map<string, Entry>();
 
   for (const source of sources) {
     problems.push(...source.syntaxProblems());
@@ -41,7 +42,7 @@ export function loadConfig(opts: SourceOptions): Config {
       const key = isScalar(pair.key) ? String(pair.key.value) : '';
       const value = pair.value as Node;
       if (key === 'include') continue; // read by readSources
-      if (key === 'eventlisteners') r.fail(pair.key, key, 'not supported yet (planned: event listeners)');
+      if (key === 'eventlisteners') collectPrograms(r, value, listenerEntries, key);
       else if (key === 'settings') {
         if (checkSettingsNode(r, value)) for (const p of mapPairs(value)) settingEntries.set(p.name, { reader: r, key: p.key, value: p.value });
       } else if (key === 'programs') collectPrograms(r, value, programEntries);
@@ -69,6 +70,16 @@ export function loadConfig(opts: SourceOptions): Config {
     const p = readProgram(e.reader, name, e.key, e.value, settings, opts.etcDir);
     if (p) programs.push(p);
   }
+  for (const [name, e] of listenerEntries) {
+    const program = programEntries.get(name);
+    if (program) {
+      const { line, col } = program.reader.source.pos(program.key);
+      e.reader.fail(e.key, `eventlisteners.${name}`, `has the name of a program (${program.reader.source.file}:${line}:${col})`);
+      continue;
+    }
+    const p = readProgram(e.reader, name, e.key, e.value, settings, opts.etcDir, true);
+    if (p) programs.push(p);
+  }
   const groups = readGroups(groupEntries, programEntries, programs);
   checkDependencies(programs, new Set(programEntries.keys()), problems);
 
@@ -77,7 +88,7 @@ export function loadConfig(opts: SourceOptions): Config {
     throw new ConfigError(problems);
   }
   programs.sort((a, b) => a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { settings, programs, groups, files: sources.map((s) => s.file) };
+  return { settings, programs, groups, files: sources.map((s) => s.file), warnings: sources.flatMap((s) => s.warnings) };
 }
 
 function mapPairs(node: Node): Array<{ name: string; key: Node; value: Node }> {
@@ -110,16 +121,16 @@ function applyEnvOverrides(opts: SourceOptions, settings: Settings, problems: Co
   }
 }
 
-/** Entries of `programs:` merged by name across files; the same program twice is an error. */
-function collectPrograms(r: ValueReader, node: Node, into: Map<string, Entry>): void {
+/** Entries of `programs:` (or `eventlisteners:`) merged by name across files; the same one twice is an error. */
+function collectPrograms(r: ValueReader, node: Node, into: Map<string, Entry>, top = 'programs'): void {
   if (isScalar(node) && node.value === null) return;
-  if (!isMap(node)) return void r.fail(node, 'programs', `expected a map of program names, got ${describe(node)}`);
+  if (!isMap(node)) return void r.fail(node, top, `expected a map of ${top === 'programs' ? 'program' : 'event listener'} names, got ${describe(node)}`);
   for (const p of mapPairs(node)) {
     const previous = into.get(p.name);
     if (previous) {
       const at = previous.reader.source;
       const { line, col } = at.pos(previous.key);
-      r.fail(p.key, `programs.${p.name}`, `defined twice (also at ${at.file}:${line}:${col})`);
+      r.fail(p.key, `${top}.${p.name}`, `defined twice (also at ${at.file}:${line}:${col})`);
       continue;
     }
     into.set(p.name, { reader: r, key: p.key, value: p.value });

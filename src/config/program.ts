@@ -7,6 +7,7 @@ import { shellSplit } from './shellwords';
 import type { ProgramConfig, ProgramLogFile, Settings } from './types';
 import { resolveUser } from './users';
 import { closest, describe, type ValueReader } from './values';
+import { EVENT_TYPE_NAMES } from '../events/types';
 
 /** Program keys whose behaviour comes with a later feature: rejected, never silently ignored. */
 export const PROGRAM_KEYS_LATER: Record<string, string> = {};
@@ -18,7 +19,11 @@ export const PROGRAM_KEYS = [
   'env_file', 'disabled', 'critical', 'strip_ansi', 'depends_on', 'healthcheck',
   'stdout_logfile', 'stdout_logfile_maxbytes', 'stdout_logfile_backups',
   'stderr_logfile', 'stderr_logfile_maxbytes', 'stderr_logfile_backups',
+  'stdout_events_enabled', 'stderr_events_enabled', 'stdout_capture_maxbytes', 'stderr_capture_maxbytes',
 ] as const;
+
+/** Keys of an `eventlisteners:` entry besides the program keys. */
+export const LISTENER_KEYS = ['events', 'buffer_size'] as const;
 
 const AUTORESTART: Record<string, ProgramConfig['autorestart']> = {
   true: true, always: true, false: false, never: false, unexpected: 'unexpected', 'on-failure': 'unexpected',
@@ -26,9 +31,13 @@ const AUTORESTART: Record<string, ProgramConfig['autorestart']> = {
 
 const NAME_RE = /^[^\s:/]+$/;
 
-/** Validate one `programs.NAME` entry; null when it has problems (all of them recorded). */
-export function readProgram(r: ValueReader, name: string, keyNode: Node, node: Node, settings: Settings, etcDir = '/etc'): ProgramConfig | null {
-  const base = `programs.${name}`;
+/**
+ * Validate one `programs.NAME` entry (or, with `listener`, one `eventlisteners.NAME`); null when
+ * it has problems (all of them recorded).
+ */
+export function readProgram(r: ValueReader, name: string, keyNode: Node, node: Node, settings: Settings, etcDir = '/etc', listener = false): ProgramConfig | null {
+  const base = `${listener ? 'eventlisteners' : 'programs'}.${name}`;
+  const known: readonly string[] = listener ? [...PROGRAM_KEYS, ...LISTENER_KEYS] : PROGRAM_KEYS;
   const before = r.problems.length;
   if (!NAME_RE.test(name)) r.fail(keyNode, base, 'a program name may not contain spaces, ":" or "/"');
   if (!isMap(node)) {
@@ -39,8 +48,8 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
   for (const pair of node.items as Pair<Node, Node>[]) {
     const key = isScalar(pair.key) ? String(pair.key.value) : '';
     if (key in PROGRAM_KEYS_LATER) r.fail(pair.key, `${base}.${key}`, `not supported yet (planned: ${PROGRAM_KEYS_LATER[key]})`);
-    else if (!(PROGRAM_KEYS as readonly string[]).includes(key)) {
-      const hint = closest(key, [...PROGRAM_KEYS, ...Object.keys(PROGRAM_KEYS_LATER)]);
+    else if (!known.includes(key)) {
+      const hint = closest(key, [...known, ...Object.keys(PROGRAM_KEYS_LATER)]);
       r.fail(pair.key, `${base}.${key}`, `unknown key "${key}"${hint ? `, did you mean "${hint}"?` : ''}`);
     } else values.set(key, pair.value as Node);
   }
@@ -187,7 +196,8 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     stopwaitsecsMs: get('stopwaitsecs', (n, p) => r.duration(n, p), 10_000),
     stopasgroup,
     killasgroup,
-    priority: get('priority', (n, p) => r.int(n, p, -1_000_000, 1_000_000), 999),
+    // Listener pools start first and stop last, as in Supervisor (its pool priority default).
+    priority: get('priority', (n, p) => r.int(n, p, -1_000_000, 1_000_000), listener ? -1 : 999),
     numprocs,
     numprocsStart: get('numprocs_start', (n, p) => r.int(n, p, 0), 0),
     processName,
@@ -197,10 +207,42 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     stdoutLogfile: logfile('stdout'),
     stderrLogfile: logfile('stderr'),
     stripAnsi: get('strip_ansi', (n, p) => r.bool(n, p), false),
+    stdoutEvents: get('stdout_events_enabled', (n, p) => r.bool(n, p), false),
+    stderrEvents: get('stderr_events_enabled', (n, p) => r.bool(n, p), false),
+    stdoutCaptureMaxBytes: get('stdout_capture_maxbytes', (n, p) => r.size(n, p), 0),
+    stderrCaptureMaxBytes: get('stderr_capture_maxbytes', (n, p) => r.size(n, p), 0),
+    eventListener: listener ? readListener(r, base, keyNode, values) : undefined,
     group: name,
     dependsOn: get('depends_on', (n, p) => readDependsOn(r, n, p), []),
     healthcheck: get('healthcheck', (n, p) => readHealthcheck(r, n, p), undefined),
     source: { file: r.source.file, ...r.source.pos(keyNode) },
   };
+  if (listener && program.redirectStderr) r.fail(values.get('redirect_stderr'), `${base}.redirect_stderr`, 'is not allowed for an event listener: its stdout is the protocol channel');
   return r.problems.length === before ? program : null;
+}
+
+/** `events:` (required; Supervisor's type names, any case) and `buffer_size:` (10, at least 1). */
+function readListener(r: ValueReader, base: string, keyNode: Node, values: Map<string, Node>): { events: string[]; bufferSize: number } {
+  const events: string[] = [];
+  const eventsNode = values.get('events');
+  if (!eventsNode) r.fail(keyNode, `${base}.events`, 'is required (a list of event types, e.g. [PROCESS_STATE_EXITED, PROCESS_STATE_FATAL])');
+  else {
+    const items = isSeq(eventsNode) ? (eventsNode.items as Node[]) : [eventsNode];
+    items.forEach((item, i) => {
+      const p = isSeq(eventsNode) ? `${base}.events[${i}]` : `${base}.events`;
+      const text = r.text(item, p, 'an event type');
+      if (text === undefined) return;
+      for (const word of text.split(',').map((w) => w.trim().toUpperCase()).filter((w) => w !== '')) {
+        if (EVENT_TYPE_NAMES.includes(word)) events.push(word);
+        else {
+          const hint = closest(word, EVENT_TYPE_NAMES.map((n) => n.toLowerCase()))?.toUpperCase();
+          r.fail(item, p, `unknown event type "${word}"${hint ? `, did you mean "${hint}"?` : ''}`);
+        }
+      }
+    });
+    if (events.length === 0 && items.length === 0) r.fail(eventsNode, `${base}.events`, 'needs at least one event type');
+  }
+  const sizeNode = values.get('buffer_size');
+  const bufferSize = sizeNode ? (r.int(sizeNode, `${base}.buffer_size`, 1) ?? 10) : 10;
+  return { events: [...new Set(events)], bufferSize };
 }

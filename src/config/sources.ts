@@ -1,6 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Document, type Node, type Pair } from 'yaml';
+import { looksLikeIni } from './ini/parser';
+import { readIni } from './ini/source';
 import { interpolate } from './interpolate';
 import type { ConfigProblem } from './types';
 
@@ -8,14 +10,20 @@ import type { ConfigProblem } from './types';
 export class Source {
   readonly lines = new LineCounter();
   readonly doc: Document;
+  /** Things reported but not fatal (a supervisord.conf option with no meaning here). */
+  readonly warnings: ConfigProblem[] = [];
+  /** Problems found while reading another format into `doc` (src/config/ini). */
+  readonly readProblems: ConfigProblem[] = [];
 
   constructor(
     readonly file: string,
     text: string,
     /** Directory that relative paths (env_file, include) are resolved against. */
     readonly dir: string,
+    /** A document built from another format (src/config/ini) instead of parsing `text` as YAML. */
+    doc?: Document,
   ) {
-    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
+    this.doc = doc ?? parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
   }
 
   pos(node: Node | null | undefined): { line: number; col: number } {
@@ -28,10 +36,10 @@ export class Source {
   }
 
   syntaxProblems(): ConfigProblem[] {
-    return this.doc.errors.map((e) => {
+    return [...this.readProblems, ...this.doc.errors.map((e) => {
       const { line, col } = this.lines.linePos(e.pos[0]);
       return { file: this.file, line, col, path: '', message: e.message.split('\n')[0] };
-    });
+    })];
   }
 }
 
@@ -103,7 +111,8 @@ function readPath(target: string, ctx: ReadContext, from?: { source: Source; nod
       problems.push({ file, line: 1, col: 1, path: '', message: `cannot read: ${(err as Error).message}` });
       continue;
     }
-    out.push(...withIncludes(new Source(file, text, path.dirname(file)), ctx));
+    if (looksLikeIni(file, text)) out.push(...readIni(file, text, ctx.env));
+    else out.push(...withIncludes(new Source(file, text, path.dirname(file)), ctx));
   }
   return out;
 }

@@ -83,6 +83,14 @@ export interface ProgramConfig {
   stderrLogfile?: ProgramLogFile;
   /** Remove ANSI escape sequences from the log files (not from the console). */
   stripAnsi: boolean;
+  /** PROCESS_LOG_STDOUT / _STDERR events for its output (Supervisor's <stream>_events_enabled). */
+  stdoutEvents?: boolean;
+  stderrEvents?: boolean;
+  /** Capture mode (PROCESS_COMMUNICATION_*) when more than 0: at most this many bytes kept. */
+  stdoutCaptureMaxBytes?: number;
+  stderrCaptureMaxBytes?: number;
+  /** Set for an `eventlisteners:` entry: its processes speak Supervisor's listener protocol. */
+  eventListener?: EventListenerConfig;
   /** The group this program's processes belong to (its own name unless listed under `groups:`). */
   group: string;
   /** Programs that must reach a condition before this one is started (SPEC §2 depends_on). */
@@ -124,6 +132,12 @@ export interface HealthCheckConfig {
   source: SourcePos;
 }
 
+export interface EventListenerConfig {
+  /** Event type names, upper case (abstract ones stand for their subtypes). */
+  events: string[];
+  bufferSize: number;
+}
+
 export interface GroupConfig {
   name: string;
   programs: string[];
@@ -137,6 +151,8 @@ export interface Config {
   groups: GroupConfig[];
   /** Every file read, in order ('<RINGMASTER_CONFIG_YAML>' for the inline form). */
   files: string[];
+  /** Reported, not fatal: e.g. supervisord.conf options with no meaning in a container. */
+  warnings?: ConfigProblem[];
 }
 
 export interface ConfigProblem {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseSignal } from '../signal-util';
+import type { EventBus } from '../events/bus';
 import { METRICS_CONTENT_TYPE, renderMetrics } from '../health/metrics';
 import type { HealthChange } from '../health/monitor';
 import { sampleUsage } from '../health/usage';
@@ -10,11 +11,13 @@ import { closeAfter, discardBody, HttpError, readBody, sendJson as send } from '
 import { followInto, handleLogtail } from './logtail';
 import { readiness } from './readiness';
 import { handleRpc } from './xmlrpc/handler';
-import type { StateChange } from '../supervisor/supervisor';
 import type { RpcDeps } from './xmlrpc/methods';
 
-/** What the control server's handlers need: the same as the XML-RPC methods. */
-export type ApiDeps = RpcDeps;
+/** What the control server's handlers need: the XML-RPC methods' deps, and the event bus. */
+export type ApiDeps = RpcDeps & {
+  /** Supervisor's events, streamed as JSON lines by GET /v1/events. */
+  events?: EventBus;
+};
 
 const MAX_BODY = 64 * 1024;
 
@@ -133,7 +136,7 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ap
       case 'GET /v1/tail':
         return tail(url, res, deps);
       case 'GET /v1/events':
-        return streamStateChanges(res, deps);
+        return streamEvents(res, deps);
       default:
         throw new HttpError(404, `no such endpoint: ${route}`);
     }
@@ -172,33 +175,6 @@ function avail(deps: ApiDeps) {
   }));
 }
 
-/** A client this far behind is cut off rather than buffered for without bound. */
-const MAX_EVENT_BACKLOG = 1024 * 1024;
-
-/** Every state and health change from now on, one JSON object per line, until the client goes away. */
-function streamStateChanges(res: ServerResponse, deps: ApiDeps): void {
-  res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
-  const onState = ({ process: p, from, to }: StateChange) => {
-    if (res.writableLength > MAX_EVENT_BACKLOG) return void res.destroy();
-    res.write(
-      `${JSON.stringify({ time: new Date().toISOString(), name: p.name, group: p.spec.group, namespec: p.spec.namespec, from, to, pid: p.pid, exitstatus: p.lastExit ? p.exitCode() : null })}\n`,
-    );
-  };
-  // Health changes as lines of their own: `health` and `previous` instead of a state's from/to.
-  const onHealth = ({ process: p, from, to, state }: HealthChange) => {
-    if (res.writableLength > MAX_EVENT_BACKLOG) return void res.destroy();
-    res.write(`${JSON.stringify({ time: new Date().toISOString(), name: p.name, group: p.spec.group, namespec: p.spec.namespec, health: to, previous: from, output: state.output })}\n`);
-  };
-  deps.supervisor.on('state', onState);
-  deps.supervisor.on('health', onHealth);
-  res.on('close', () => {
-    deps.supervisor.off('state', onState);
-    deps.supervisor.off('health', onHealth);
-  });
-  // Headers now, so a client knows it is subscribed before the first change.
-  res.flushHeaders();
-}
-
 /** The recent output of one process; with follow=1, a stream of what it prints next. */
 function tail(url: URL, res: ServerResponse, deps: ApiDeps): void {
   const name = url.searchParams.get('name') ?? '';
@@ -213,4 +189,38 @@ function tail(url: URL, res: ServerResponse, deps: ApiDeps): void {
   res.writeHead(200, { 'content-type': 'application/octet-stream' });
   if (!follow || !buffer) return void res.end(buffer?.last(bytes));
   followInto(buffer, res, bytes);
+}
+
+/** A client this far behind is cut off rather than buffered for without bound. */
+const MAX_EVENT_BACKLOG = 1024 * 1024;
+
+/**
+ * Every event (and health change) from now on, one JSON object per line, until the client goes away; for consumers
+ * that don't speak Supervisor's listener protocol: {"time", "serial", "eventname", "fields": {…},
+ * "data"?}. `serial` is Supervisor's global serial, null when no listener pool took the event.
+ * PROCESS_STATE_* lines also carry the change itself: name, group, namespec, from, to, pid,
+ * exitstatus.
+ */
+function streamEvents(res: ServerResponse, deps: ApiDeps): void {
+  if (!deps.events) throw new HttpError(404, 'no event stream');
+  res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+  const stop = deps.events.subscribe((e) => {
+    if (res.writableLength > MAX_EVENT_BACKLOG) return void res.destroy();
+    const line: Record<string, unknown> = { time: new Date(e.time).toISOString(), serial: e.serial, eventname: e.name, fields: Object.fromEntries(e.fields) };
+    if (e.data !== undefined) line.data = e.data;
+    if (e.change) Object.assign(line, e.change);
+    res.write(`${JSON.stringify(line)}\n`);
+  });
+  // Health changes (no Supervisor event type) as lines of their own: `health` and `previous`.
+  const onHealth = ({ process: p, from, to, state }: HealthChange) => {
+    if (res.writableLength > MAX_EVENT_BACKLOG) return void res.destroy();
+    res.write(`${JSON.stringify({ time: new Date().toISOString(), name: p.name, group: p.spec.group, namespec: p.spec.namespec, health: to, previous: from, output: state.output })}\n`);
+  };
+  deps.supervisor.on('health', onHealth);
+  res.on('close', () => {
+    stop();
+    deps.supervisor.off('health', onHealth);
+  });
+  // Headers now, so a client knows it is subscribed before the first event.
+  res.flushHeaders();
 }

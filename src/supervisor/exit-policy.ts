@@ -16,6 +16,10 @@ export class ExitPolicyJudge {
 
   /** The exit code to end the container with, or null to keep going. */
   onEnded(p: SupervisedProcess, code: number, expected: boolean): number | null {
+    // Event listeners serve the programs: under any/all they neither end the container nor
+    // keep it alive (`critical: true` on one still counts).
+    const listener = p.spec.program.eventListener !== undefined;
+    if (listener && this.policy !== 'critical') return null;
     if (!expected && this.firstUnexpected === null) this.firstUnexpected = code;
     switch (this.policy) {
       case 'critical':
@@ -23,7 +27,7 @@ export class ExitPolicyJudge {
       case 'any':
         return code;
       case 'all':
-        if (this.processes.some((q) => q.active)) return null;
+        if (this.processes.some((q) => q.active && q.spec.program.eventListener === undefined)) return null;
         return this.firstUnexpected ?? 0;
     }
   }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import type { LogFileConfig } from '../output/logfile';
 import type { Output } from '../output/types';
 import { spawnProcess, type SpawnedChild } from '../pid1/spawn';
@@ -12,6 +13,15 @@ export interface LaunchOptions {
   /** SUPERVISOR_SERVER_URL for the programs, when a control server listens. */
   serverUrl?: string;
   baseEnv?: NodeJS.ProcessEnv;
+  /** Supervisor's events: listener pipes and output chunks of programs with events enabled. */
+  events?: LaunchEvents;
+}
+
+export interface LaunchEvents {
+  attachListener(spec: ProcessSpec, stdin: Writable, stdout: Readable): void;
+  output(spec: ProcessSpec, pid: number, stream: 'stdout' | 'stderr', chunk: Buffer): void;
+  /** The stream to log instead of `source` when the program uses capture mode on it. */
+  capture(spec: ProcessSpec, pid: number, stream: 'stdout' | 'stderr', source: Readable): Readable;
 }
 
 // process.env is a slow exotic object: copy it once, not once per spawn.
@@ -42,6 +52,9 @@ export function programEnv(spec: ProcessSpec, opts: LaunchOptions, user?: { name
 /** Start one process's child with its config and hand its pipes to the output. */
 export function launch(spec: ProcessSpec, opts: LaunchOptions): StartedChild {
   const program = spec.program;
+  const events = opts.events;
+  // An event listener's stdin and stdout are the protocol channel (reference §4.1), not logged.
+  const listener = program.eventListener !== undefined && events !== undefined;
   const user = program.user ? resolveUser(program.user) : undefined;
   const child = spawnProcess({
     argv: program.argv,
@@ -53,15 +66,19 @@ export function launch(spec: ProcessSpec, opts: LaunchOptions): StartedChild {
     umask: program.umask,
     pgroup: 'pgroup',
     // A pipe, as in Supervisor: sendProcessStdin writes to it, and a program reading its stdin
-    // waits instead of seeing end-of-file at once.
+    // waits instead of seeing end-of-file at once. A listener's is the protocol channel.
     stdin: 'pipe',
     stdout: 'pipe',
     stderr: program.redirectStderr ? 'stdout' : 'pipe',
   });
   // Writes to a child that exited fail with EPIPE; writeStdin reports that, it must not throw.
   child.stdin?.on('error', () => {});
-  if (child.stdout) void opts.output.attach(spec.name, 'stdout', child.stdout, { logFile: logFile(spec, 'stdout', opts) });
-  if (child.stderr) void opts.output.attach(spec.name, 'stderr', child.stderr, { logFile: logFile(spec, 'stderr', opts) });
+  const logged = (stream: 'stdout' | 'stderr', source: Readable) => (events ? events.capture(spec, child.pid, stream, source) : source);
+  if (listener && child.stdin && child.stdout) events.attachListener(spec, child.stdin, child.stdout);
+  else if (child.stdout) void opts.output.attach(spec.name, 'stdout', logged('stdout', child.stdout), { logFile: logFile(spec, 'stdout', opts) });
+  if (child.stderr) void opts.output.attach(spec.name, 'stderr', logged('stderr', child.stderr), { logFile: logFile(spec, 'stderr', opts) });
+  if (events && program.stdoutEvents && !listener) child.stdout?.on('data', (c: Buffer) => events.output(spec, child.pid, 'stdout', c));
+  if (events && program.stderrEvents) child.stderr?.on('data', (c: Buffer) => events.output(spec, child.pid, 'stderr', c));
   return child;
 }
 

@@ -57,6 +57,8 @@ const GROUP_RECHECK_MS = 250;
 export class SupervisedProcess {
   state: ProcessState = 'STOPPED';
   pid = 0;
+  /** The pid of the current or last child (events report it for EXITED and STOPPED). */
+  lastPid = 0;
   /** The group of the current or last child, while it may still have members. */
   pgid = 0;
   spawns = 0;
@@ -95,6 +97,11 @@ export class SupervisedProcess {
   get active(): boolean {
     return this.state === 'STARTING' || this.state === 'RUNNING' || this.state === 'BACKOFF' ||
       this.state === 'STOPPING' || this.timer !== undefined;
+  }
+
+  /** Consecutive failed starts so far (Supervisor's backoff count, `tries:` in events). */
+  get tries(): number {
+    return this.startFailures;
   }
 
   get restarts(): number {
@@ -191,6 +198,7 @@ export class SupervisedProcess {
       return;
     }
     this.pid = child.pid;
+    this.lastPid = child.pid;
     this.pgid = child.pid;
     this.stdin = child.stdin;
     this.deps.log(`spawned: ${this.name} with pid ${child.pid}`);

@@ -31,6 +31,8 @@ export interface StateChange {
 
 export interface SupervisorEvents {
   state: [StateChange];
+  /** A shutdown began (once). */
+  shutdown: [];
   /** Processes were added or removed (reload, addProcessGroup, removeProcessGroup). */
   processes: [];
   /** sendRemoteCommEvent(type, data): Supervisor's REMOTE_COMMUNICATION event. */
@@ -244,6 +246,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.gate.clear();
     this.exitCode = code;
     this.deps.log(reason);
+    this.emit('shutdown');
     void this.runShutdown();
   }
 

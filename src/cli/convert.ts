@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../config';
+import { mapIniFile } from '../config/ini/map';
+import { mappingToYaml } from '../config/ini/yaml';
+import { ConfigError, formatProblem } from '../config/types';
+
+/**
+ * `ringmaster convert supervisord.conf`: print the equivalent YAML on stdout. Problems (what
+ * `ringmaster -c supervisord.conf` would refuse) go to stderr and make the exit code 2; the YAML
+ * is printed anyway so it can be fixed by hand.
+ */
+export function convert(file: string | undefined): number {
+  if (!file) {
+    process.stderr.write('ringmaster convert: which file? Usage: ringmaster convert supervisord.conf\n');
+    return 2;
+  }
+  const full = path.resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(full, 'utf8');
+  } catch (err) {
+    process.stderr.write(`ringmaster convert: cannot read ${full}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
+    return 2;
+  }
+  process.stdout.write(mappingToYaml(mapIniFile(full, text, process.env)));
+  try {
+    loadConfig({ file: full, env: process.env, cwd: process.cwd() });
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const p of err.problems) process.stderr.write(`${formatProblem(p)}\n`);
+    process.stderr.write(`ringmaster convert: ${err.problems.length} problem(s) in ${full}; the YAML above needs them fixed\n`);
+    return 2;
+  }
+}

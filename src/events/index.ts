@@ -1,0 +1,144 @@
+// Supervisor's event system (reference §4): the bus, the listener pools, and what feeds them
+// (state changes, output, ticks, ringmaster's own state). run.ts creates one EventSystem; launch
+// hands it listener pipes and output chunks; the control API streams the bus as JSON.
+import type { Readable, Writable } from 'node:stream';
+import type { ProgramConfig } from '../config/types';
+import { isExpected } from '../supervisor/exit-status';
+import type { ProcessSpec } from '../supervisor/process';
+import type { StateChange, Supervisor } from '../supervisor/supervisor';
+import { EventBus } from './bus';
+import { CaptureFilter } from './capture';
+import { ListenerPool } from './pool';
+import type { SupervisorEvent } from './types';
+
+export { EventBus } from './bus';
+export type { SupervisorEvent } from './types';
+
+const TICKS = [5, 60, 3600];
+
+export class EventSystem {
+  readonly bus = new EventBus();
+  private readonly pools = new Map<string, { program: ProgramConfig; pool: ListenerPool; remove: () => void }>();
+  private readonly removers: Array<() => void> = [];
+  private tickTimer: NodeJS.Timeout | undefined;
+  private lastTick: Record<number, number> = {};
+  private groups = new Set<string>();
+
+  constructor(private readonly log: (text: string) => void) {}
+
+  /** launch: a listener process's stdin and stdout belong to its pool's protocol. */
+  attachListener(spec: ProcessSpec, stdin: Writable, stdout: Readable): void {
+    this.pools.get(spec.program.name)?.pool.attach(spec.name, stdin, stdout);
+  }
+
+  /** launch: a chunk a program with `<stream>_events_enabled` wrote (PROCESS_LOG_*: one per chunk). */
+  output(spec: ProcessSpec, pid: number, stream: 'stdout' | 'stderr', chunk: Buffer): void {
+    this.bus.publish(`PROCESS_LOG_${stream.toUpperCase()}`, [
+      ['processname', spec.name], ['groupname', spec.group], ['pid', pid], ['channel', stream],
+    ], chunk.toString('utf8'));
+  }
+
+  /** launch: with `<stream>_capture_maxbytes`, the output minus captured blocks (PROCESS_COMMUNICATION_*). */
+  capture(spec: ProcessSpec, pid: number, stream: 'stdout' | 'stderr', source: Readable): Readable {
+    const maxBytes = (stream === 'stdout' ? spec.program.stdoutCaptureMaxBytes : spec.program.stderrCaptureMaxBytes) ?? 0;
+    if (maxBytes <= 0) return source;
+    const filter = new CaptureFilter(maxBytes, (data) =>
+      this.bus.publish(`PROCESS_COMMUNICATION_${stream.toUpperCase()}`, [['processname', spec.name], ['groupname', spec.group], ['pid', pid]], data.toString('utf8')),
+    );
+    // The pipe's end and errors end the filter too, so the output sees EOF as from the pipe.
+    source.on('error', (err) => filter.destroy(err));
+    return source.pipe(filter);
+  }
+
+  /**
+   * Follow the supervisor. Call before `supervisor.start()`: as in supervisord, every group is
+   * announced and SUPERVISOR_STATE_CHANGE_RUNNING sent before the first process starts.
+   */
+  watch(supervisor: Supervisor): void {
+    const onState = (c: StateChange) => this.onState(c);
+    const onShutdown = () => this.bus.publish('SUPERVISOR_STATE_CHANGE_STOPPING', []);
+    const onRemote = (type: string, data: string) => this.bus.publish('REMOTE_COMMUNICATION', [['type', type]], data);
+    const onProcesses = () => this.sync(supervisor);
+    supervisor.on('state', onState);
+    supervisor.on('shutdown', onShutdown);
+    supervisor.on('remote', onRemote);
+    supervisor.on('processes', onProcesses);
+    this.removers.push(
+      () => supervisor.off('state', onState),
+      () => supervisor.off('shutdown', onShutdown),
+      () => supervisor.off('remote', onRemote),
+      () => supervisor.off('processes', onProcesses),
+    );
+    this.sync(supervisor);
+    this.bus.publish('SUPERVISOR_STATE_CHANGE_RUNNING', []);
+    this.startTicks();
+  }
+
+  /**
+   * After a start or a reload: one pool per listener program (a changed one gets a fresh pool),
+   * PROCESS_GROUP_ADDED / _REMOVED for the groups that came and went.
+   */
+  private sync(supervisor: Supervisor): void {
+    const listeners = new Map(supervisor.programs.filter((p) => p.eventListener).map((p) => [p.name, p]));
+    for (const [name, entry] of this.pools) {
+      if (listeners.get(name) === entry.program) continue;
+      entry.pool.close();
+      entry.remove();
+      this.pools.delete(name);
+    }
+    for (const [name, program] of listeners) {
+      if (this.pools.has(name)) continue;
+      const pool = new ListenerPool({ name, ...program.eventListener! }, this.bus, this.log);
+      this.pools.set(name, { program, pool, remove: this.bus.addPool((e) => pool.offer(e)) });
+    }
+    const now = new Set(supervisor.processes.map((p) => p.spec.group));
+    for (const g of this.groups) if (!now.has(g)) this.bus.publish('PROCESS_GROUP_REMOVED', [['groupname', g]], '');
+    for (const g of now) if (!this.groups.has(g)) this.bus.publish('PROCESS_GROUP_ADDED', [['groupname', g]], '');
+    this.groups = now;
+  }
+
+  close(): void {
+    if (this.tickTimer) clearTimeout(this.tickTimer);
+    this.tickTimer = undefined;
+    for (const remove of this.removers.splice(0)) remove();
+    for (const { pool, remove } of this.pools.values()) {
+      pool.close();
+      remove();
+    }
+    this.pools.clear();
+  }
+
+  private onState({ process: p, from, to }: StateChange): void {
+    this.pools.get(p.spec.program.name)?.pool.processState(p.name, to);
+    const fields: SupervisorEvent['fields'] = [['processname', p.name], ['groupname', p.spec.group], ['from_state', from]];
+    if (to === 'STARTING' || to === 'BACKOFF') fields.push(['tries', p.tries]);
+    else if (to === 'RUNNING' || to === 'STOPPING') fields.push(['pid', p.pid]);
+    else if (to === 'EXITED') fields.push(['expected', p.lastExit && isExpected(p.lastExit, p.spec.program.exitcodes) ? 1 : 0], ['pid', p.lastPid]);
+    else if (to === 'STOPPED') fields.push(['pid', from === 'STOPPING' ? p.lastPid : 0]);
+    this.bus.publish(`PROCESS_STATE_${to}`, fields, undefined, {
+      name: p.name, group: p.spec.group, namespec: p.spec.namespec, from, to, pid: p.pid, exitstatus: p.lastExit ? p.exitCode() : null,
+    });
+  }
+
+  /** TICK_5/60/3600 at each boundary of its period after the start (none at the start itself). */
+  private startTicks(): void {
+    const now = Math.floor(Date.now() / 1000);
+    for (const period of TICKS) this.lastTick[period] = now - (now % period);
+    const arm = () => {
+      const ms = 5000 - (Date.now() % 5000) + 5;
+      this.tickTimer = setTimeout(() => {
+        const t = Math.floor(Date.now() / 1000);
+        for (const period of TICKS) {
+          const slice = t - (t % period);
+          if (slice > this.lastTick[period]) {
+            this.lastTick[period] = slice;
+            this.bus.publish(`TICK_${period}`, [['when', slice]]);
+          }
+        }
+        arm();
+      }, ms);
+      this.tickTimer.unref();
+    };
+    arm();
+  }
+}
