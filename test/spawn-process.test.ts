@@ -147,7 +147,7 @@ if (process.env.RM_SPAWN_TEST_AS_USER) {
   describe('spawnProcess: pipes', () => {
     it('stdin is a writable pipe: what is written comes back through cat', async () => {
       const child = run(['cat'], { stdin: 'pipe' });
-      child.stdin!.end('hi\n');
+      child.stdin!.stream().end('hi\n');
       assert.equal(await within(collect(child.stdout)), 'hi\n');
       assert.equal((await within(child.exited)).code, 0);
     });

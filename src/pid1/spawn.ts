@@ -1,4 +1,4 @@
-import { accessSync, statSync, constants as fsConstants } from 'node:fs';
+import { accessSync, closeSync, statSync, constants as fsConstants } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
@@ -24,10 +24,45 @@ export interface SpawnOptions {
   stderr: StdioMode | 'stdout';
 }
 
+/**
+ * The write end of a child's stdin pipe. Most programs never get input, so the stream (a libuv
+ * handle) is made on first use; until then only the file descriptor is held.
+ */
+export class StdinPipe {
+  private socket: Socket | undefined;
+  private closed = false;
+
+  constructor(private readonly fd: number) {}
+
+  get destroyed(): boolean {
+    return this.closed || (this.socket?.destroyed ?? false);
+  }
+
+  stream(): Socket {
+    if (!this.socket) {
+      this.socket = new Socket({ fd: this.fd, readable: false, writable: true });
+      // EPIPE from a child that exited: the write's callback reports it; it must not throw.
+      this.socket.on('error', () => {});
+    }
+    return this.socket;
+  }
+
+  write(data: Buffer, done: (err?: Error | null) => void): void {
+    this.stream().write(data, done);
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.socket) this.socket.destroy();
+    else closeSync(this.fd);
+  }
+}
+
 export interface SpawnedChild {
   pid: number;
-  /** Writable, when stdin is 'pipe'. */
-  stdin?: Socket;
+  /** When stdin is 'pipe'. */
+  stdin?: StdinPipe;
   /** Readable, when stdout is 'pipe'; ends at EOF. */
   stdout?: Socket;
   /** Readable, when stderr is 'pipe'. */
@@ -103,7 +138,7 @@ export function spawnProcess(opts: SpawnOptions): SpawnedChild {
   trackChild(result.pid, resolveExit);
   return {
     pid: result.pid,
-    stdin: result.stdinFd >= 0 ? new Socket({ fd: result.stdinFd, readable: false, writable: true }) : undefined,
+    stdin: result.stdinFd >= 0 ? new StdinPipe(result.stdinFd) : undefined,
     stdout: result.stdoutFd >= 0 ? new Socket({ fd: result.stdoutFd, readable: true, writable: false }) : undefined,
     stderr: result.stderrFd >= 0 ? new Socket({ fd: result.stderrFd, readable: true, writable: false }) : undefined,
     exited,

@@ -71,10 +71,8 @@ export function launch(spec: ProcessSpec, opts: LaunchOptions): StartedChild {
     stdout: 'pipe',
     stderr: program.redirectStderr ? 'stdout' : 'pipe',
   });
-  // Writes to a child that exited fail with EPIPE; writeStdin reports that, it must not throw.
-  child.stdin?.on('error', () => {});
   const logged = (stream: 'stdout' | 'stderr', source: Readable) => (events ? events.capture(spec, child.pid, stream, source) : source);
-  if (listener && child.stdin && child.stdout) events.attachListener(spec, child.stdin, child.stdout);
+  if (listener && child.stdin && child.stdout) events.attachListener(spec, child.stdin.stream(), child.stdout);
   else if (child.stdout) void opts.output.attach(spec.name, 'stdout', logged('stdout', child.stdout), { logFile: logFile(spec, 'stdout', opts) });
   if (child.stderr) void opts.output.attach(spec.name, 'stderr', logged('stderr', child.stderr), { logFile: logFile(spec, 'stderr', opts) });
   if (events && program.stdoutEvents && !listener) child.stdout?.on('data', (c: Buffer) => events.output(spec, child.pid, 'stdout', c));

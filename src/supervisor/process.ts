@@ -20,7 +20,7 @@ export interface StartedChild {
   pid: number;
   exited: Promise<ExitStatus>;
   /** The write end of its stdin pipe (Supervisor's sendProcessStdin), if it has one. */
-  stdin?: NodeJS.WritableStream & { destroy(): void; destroyed: boolean };
+  stdin?: { write(data: Buffer, done: (err?: Error | null) => void): void; destroy(): void; readonly destroyed: boolean };
 }
 
 export type StdinResult = 'ok' | 'NOT_RUNNING' | 'NO_FILE';
