@@ -4,11 +4,10 @@
 // programs start, the web servers answer, and SIGTERM (docker stop) ends the container with 0.
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { httpUnix } from './support/http';
+import { httpUnix, freePort } from './support/http';
 import { ROOT, Ringmaster, sleep, tempDir } from './support/ringmaster';
 import { ENTRYPOINT, Rootfs, rootfsSkipReason } from './support/rootfs';
 
@@ -23,16 +22,6 @@ function kubernetesParts(): { config: string; sidecarArgs: string[] } {
   return { config: configMap.data['ringmaster.yaml'], sidecarArgs: sidecar.args };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** GET a URL until it answers 200 (bounded), returning the body. */
 async function getWhenUp(url: string, timeoutMs = 10_000): Promise<string> {

@@ -9,15 +9,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Ringmaster, tempDir, writeConfig } from './support/ringmaster';
 import { NO_SUPERVISOR, supervisorctl } from './support/supervisord';
+import { freePort } from './support/http';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function get(port: number, urlPath: string, auth?: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {

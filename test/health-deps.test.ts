@@ -3,25 +3,14 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { httpUnix } from './support/http';
+import { httpUnix, freePort } from './support/http';
 import { parsePrometheus } from './support/prometheus';
 import { Ringmaster, alive, childrenOf, eventually, sleep, tempDir, writeConfig } from './support/ringmaster';
 
 const NODE = JSON.stringify(process.execPath);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface Status {
   name: string;

@@ -4,6 +4,7 @@ import type { LogFileConfig } from '../output/logfile';
 import type { Output } from '../output/types';
 import { spawnProcess, type SpawnedChild } from '../pid1/spawn';
 import { resolveUser } from '../config/users';
+import type { ProgramConfig } from '../config/types';
 import type { ProcessSpec, StartedChild } from './process';
 
 export interface LaunchOptions {
@@ -49,6 +50,11 @@ export function programEnv(spec: ProcessSpec, opts: LaunchOptions, user?: { name
   return env;
 }
 
+/** Where and as whom a program's processes (and its health checks) run, in their own group. */
+function runsAs(program: ProgramConfig, user: ReturnType<typeof resolveUser> | undefined) {
+  return { cwd: program.directory, uid: user?.uid, gid: user?.gid, groups: user?.groups, umask: program.umask, pgroup: 'pgroup' as const };
+}
+
 /** Start one process's child with its config and hand its pipes to the output. */
 export function launch(spec: ProcessSpec, opts: LaunchOptions): StartedChild {
   const program = spec.program;
@@ -59,12 +65,7 @@ export function launch(spec: ProcessSpec, opts: LaunchOptions): StartedChild {
   const child = spawnProcess({
     argv: program.argv,
     env: programEnv(spec, opts, user),
-    cwd: program.directory,
-    uid: user?.uid,
-    gid: user?.gid,
-    groups: user?.groups,
-    umask: program.umask,
-    pgroup: 'pgroup',
+    ...runsAs(program, user),
     // A pipe, as in Supervisor: sendProcessStdin writes to it, and a program reading its stdin
     // waits instead of seeing end-of-file at once. A listener's is the protocol channel.
     stdin: 'pipe',
@@ -109,12 +110,7 @@ export function launchCheck(spec: ProcessSpec, argv: string[], capture: boolean,
   return spawnProcess({
     argv,
     env: cached.env,
-    cwd: program.directory,
-    uid: user?.uid,
-    gid: user?.gid,
-    groups: user?.groups,
-    umask: program.umask,
-    pgroup: 'pgroup',
+    ...runsAs(program, user),
     stdin: 'null',
     stdout: capture ? 'pipe' : 'null',
     stderr: capture ? 'stdout' : 'null',

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 
 /** One HTTP request over a unix socket (ringmaster's control socket), bounded. */
 export function httpUnix(socket: string, method: string, path: string, body?: string, timeoutMs = 10_000): Promise<{ status: number; body: string; type: string }> {
@@ -12,5 +13,17 @@ export function httpUnix(socket: string, method: string, path: string, body?: st
     req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out after ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
   });
 }
