@@ -1,7 +1,7 @@
 import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import { checkDependencies } from './health';
 import { readProgram } from './program';
-import { DEFAULT_SETTINGS, SETTINGS_KEYS, SETTINGS_LATER, applySetting, checkSettingsNode } from './settings';
+import { DEFAULT_SETTINGS, SETTINGS_KEYS, applySetting, checkSettingsNode } from './settings';
 import { EnvSource, readSources, type SourceOptions } from './sources';
 import { ConfigError, type Config, type ConfigProblem, type GroupConfig, type ProgramConfig, type Settings } from './types';
 import { ValueReader, closest, describe } from './values';
@@ -100,11 +100,10 @@ function mapPairs(node: Node): Array<{ name: string; key: Node; value: Node }> {
 }
 
 /**
- * SPEC §1: `RINGMASTER_<SETTING>` wins over every file. A later-feature setting set this way is
- * rejected like in a file, so `RINGMASTER_HTTP=…` is never silently ignored.
+ * SPEC §1: `RINGMASTER_<SETTING>` wins over every file, checked like a value in a file.
  */
 function applyEnvOverrides(opts: SourceOptions, settings: Settings, problems: ConfigProblem[]): void {
-  for (const key of [...SETTINGS_KEYS, ...Object.keys(SETTINGS_LATER)]) {
+  for (const key of SETTINGS_KEYS) {
     const variable = `RINGMASTER_${key.toUpperCase()}`;
     const given = opts.env[variable];
     if (given === undefined) continue;

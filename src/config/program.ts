@@ -9,9 +9,6 @@ import { resolveUser } from './users';
 import { closest, describe, type ValueReader } from './values';
 import { EVENT_TYPE_NAMES } from '../events/types';
 
-/** Program keys whose behaviour comes with a later feature: rejected, never silently ignored. */
-export const PROGRAM_KEYS_LATER: Record<string, string> = {};
-
 export const PROGRAM_KEYS = [
   'command', 'shell', 'directory', 'environment', 'user', 'umask', 'autostart', 'autorestart',
   'exitcodes', 'startsecs', 'startretries', 'backoff', 'stopsignal', 'stopwaitsecs', 'stopasgroup',
@@ -47,9 +44,8 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
   const values = new Map<string, Node>();
   for (const pair of node.items as Pair<Node, Node>[]) {
     const key = isScalar(pair.key) ? String(pair.key.value) : '';
-    if (key in PROGRAM_KEYS_LATER) r.fail(pair.key, `${base}.${key}`, `not supported yet (planned: ${PROGRAM_KEYS_LATER[key]})`);
-    else if (!known.includes(key)) {
-      const hint = closest(key, [...known, ...Object.keys(PROGRAM_KEYS_LATER)]);
+    if (!known.includes(key)) {
+      const hint = closest(key, known);
       r.fail(pair.key, `${base}.${key}`, `unknown key "${key}"${hint ? `, did you mean "${hint}"?` : ''}`);
     } else values.set(key, pair.value as Node);
   }

@@ -15,9 +15,6 @@ export const DEFAULT_SETTINGS: Settings = {
   environment: {},
 };
 
-/** Settings whose behaviour comes with a later feature: rejected, never silently ignored. */
-export const SETTINGS_LATER: Record<string, string> = {};
-
 /** `127.0.0.1:9001`, `[::1]:9001`, `:9001` or `*:9001` (every interface), or just `9001`. */
 function listenAddress(r: ValueReader, n: Node, p: string): Settings['http'] {
   const text = r.text(n, p);
@@ -83,10 +80,9 @@ function set<K extends keyof Settings>(s: Settings, key: K, value: Settings[K] |
 /** Apply one `settings.KEY` (from a file or a RINGMASTER_<KEY> variable) to `s`. */
 export function applySetting(r: ValueReader, key: string, keyNode: Node, value: Node, s: Settings): void {
   const path = `settings.${key}`;
-  if (key in SETTINGS_LATER) return void r.fail(keyNode, path, `not supported yet (planned: ${SETTINGS_LATER[key]})`);
   const apply = SETTINGS[key];
   if (!apply) {
-    const hint = closest(key, [...SETTINGS_KEYS, ...Object.keys(SETTINGS_LATER)]);
+    const hint = closest(key, SETTINGS_KEYS);
     return void r.fail(keyNode, path, `unknown key "${key}"${hint ? `, did you mean "${hint}"?` : ''}`);
   }
   apply(r, value, path, s);
