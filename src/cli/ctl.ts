@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
 import { call } from '../control/client';
+import { stopClock } from '../control/time-text';
 import type { Outcome, ProcessInfo } from '../supervisor/commands';
 
 export const CTL_HELP = `Usage: ringmaster ctl [-s SOCKET] VERB [NAME…]
@@ -52,15 +53,6 @@ function uptime(seconds: number): string {
   return `${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}`;
 }
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-/** supervisorctl's `%b %d %I:%M %p`, local time. */
-function clock(seconds: number): string {
-  const d = new Date(seconds * 1000);
-  const h = d.getHours() % 12 || 12;
-  const two = (n: number) => String(n).padStart(2, '0');
-  return `${MONTHS[d.getMonth()]} ${two(d.getDate())} ${two(h)}:${two(d.getMinutes())} ${d.getHours() < 12 ? 'AM' : 'PM'}`;
-}
-
 /** What /v1/status adds to Supervisor's process info. */
 type StatusEntry = ProcessInfo & {
   cpu: number | null;
@@ -79,9 +71,9 @@ function describe(p: StatusEntry): string {
     }
     case 'STOPPED':
       if (p.waiting) return p.waiting.charAt(0).toUpperCase() + p.waiting.slice(1);
-      return p.start === 0 ? 'Not started' : clock(p.since);
+      return p.start === 0 ? 'Not started' : stopClock(p.since);
     case 'EXITED':
-      return `${clock(p.since)}, exit code ${p.exitstatus}`;
+      return `${stopClock(p.since)}, exit code ${p.exitstatus}`;
     case 'FATAL':
     case 'BACKOFF':
       return p.spawnerr || p.description || 'Exited too quickly (process log may have details)';

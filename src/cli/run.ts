@@ -55,22 +55,23 @@ export async function run(file: string | undefined): Promise<number> {
   });
   reaper.start();
   const readConfig = () => loadConfig({ file, env: process.env, cwd });
-  /** SIGHUP and supervisor.restart: apply what changed, or report a bad config and change nothing. */
-  const reload = async () => {
-    let next: Config;
+  /** The one reload path (SIGHUP, ctl reload, supervisor.restart): apply what changed, or report a bad config and change nothing. */
+  const reload = async (given?: Config) => {
+    let next = given;
     try {
-      next = readConfig();
+      next ??= readConfig();
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       for (const p of err.problems) log(`reload: ${formatProblem(p)}`);
       log(`reload refused: ${err.problems.length} problem(s) in the config; nothing was changed`);
-      return;
+      return null;
     }
-    if (supervisor.isShuttingDown) return;
+    if (supervisor.isShuttingDown) return null;
     log('reloading the config');
     const diff = await supervisor.reload(next);
     const said = (Object.entries(diff) as [string, string[]][]).filter(([, names]) => names.length > 0);
     log(`reloaded: ${said.map(([what, names]) => `${what} ${names.join(', ')}`).join('; ') || 'nothing changed'}`);
+    return diff;
   };
   const removeSignals = installSignalHandlers(config.settings, {
     shutdown: (sig) => supervisor.shutdown(`received ${sig}, shutting down`),

@@ -158,8 +158,9 @@ async function reload(deps: ApiDeps): Promise<Record<string, unknown>> {
     if (err instanceof ConfigError) throw new HttpError(400, err.message);
     throw err;
   }
-  if (deps.supervisor.isShuttingDown) throw new HttpError(409, 'ringmaster is shutting down');
-  return { ...(await deps.supervisor.reload(config)) };
+  const diff = await deps.reload(config);
+  if (!diff) throw new HttpError(409, 'ringmaster is shutting down');
+  return { ...diff };
 }
 
 /** `ctl avail`: every program of the config last read, whether it is in use. */

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Settings } from '../config/types';
 import { serve, type ApiDeps } from './api';
-import { answerClientError, sendJson } from './http-util';
+import { answerClientError, closeServer, listen, sendJson } from './http-util';
 
 /** Open to anyone who can reach the port: what a kubelet or a Prometheus scraper asks. */
 const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -60,23 +60,13 @@ export async function startHttpListener(settings: Settings, deps: ApiDeps, warn:
   server.on('clientError', answerClientError);
   const shown = `${addr.host.includes(':') ? `[${addr.host}]` : addr.host || '*'}:${addr.port}`;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(addr.port, addr.host || undefined, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, addr.port, addr.host || undefined);
   } catch (err) {
     warn(`cannot listen on settings.http ${shown}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     return { address: null, close: async () => {} };
   }
   return {
     address: shown,
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }

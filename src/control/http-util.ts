@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 /** An answer with an HTTP status and a message, thrown from a handler. */
@@ -55,6 +55,25 @@ export function discardBody(req: IncomingMessage, maxMs = 5000): Promise<void> {
     const timer = setTimeout(done, maxMs);
     req.on('end', done).on('close', done).on('error', done);
     req.resume();
+  });
+}
+
+/** `server.listen(...)` as a promise that rejects with the listen error (EADDRINUSE, EACCES…). */
+export function listen(server: Server, ...where: [path: string] | [port: number, host?: string]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(...(where as [number, string]), () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stop listening and drop every connection, followers of tail and events included. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
   });
 }
 

@@ -1,10 +1,10 @@
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { serve, type ApiDeps } from './api';
-import { answerClientError } from './http-util';
+import { answerClientError, closeServer, listen } from './http-util';
 
 /** Is something answering on this socket? (A stale file from a killed ringmaster is not.) */
 function inUse(socketPath: string): Promise<boolean> {
@@ -15,16 +15,6 @@ function inUse(socketPath: string): Promise<boolean> {
       resolve(true);
     });
     s.once('error', () => resolve(false));
-  });
-}
-
-function listen(server: Server, socketPath: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => {
-      server.off('error', reject);
-      resolve();
-    });
   });
 }
 
@@ -56,16 +46,15 @@ export async function startControlServer(configured: string, deps: ApiDeps, warn
       chmodSync(candidate, 0o700);
       return {
         socketPath: candidate,
-        close: () =>
-          new Promise((resolve) => {
-            server.close(() => resolve());
-            server.closeAllConnections();
-            try {
-              unlinkSync(candidate);
-            } catch {
-              // already gone
-            }
-          }),
+        close: () => {
+          const closed = closeServer(server);
+          try {
+            unlinkSync(candidate);
+          } catch {
+            // already gone
+          }
+          return closed;
+        },
       };
     } catch (err) {
       warn(`cannot listen on ${candidate}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);

@@ -27,7 +27,7 @@ export interface LaunchEvents {
 
 // process.env is a slow exotic object: copy it once, not once per spawn.
 let inherited: Record<string, string> | undefined;
-function inheritedEnv(): Record<string, string> {
+export function inheritedEnv(): Record<string, string> {
   if (!inherited) {
     inherited = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) inherited[k] = v;

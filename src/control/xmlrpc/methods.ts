@@ -3,12 +3,13 @@ import { ConfigError, type Config } from '../../config/types';
 import type { Output } from '../../output/types';
 import type { TailBuffer } from '../../output/tail';
 import { processSpecs } from '../../supervisor/process-names';
+import type { ConfigDiff } from '../../supervisor/config-diff';
 import type { SupervisedProcess } from '../../supervisor/process';
 import { signalNumber } from '../../supervisor/exit-status';
 import type { Supervisor } from '../../supervisor/supervisor';
 import { encodeValue, type RawXml, type RpcStruct, type RpcValue } from './codec';
 import { RpcFault } from './faults';
-import { forEach, groupMembers, isRunning, isSignallable, lookup, parseRpcSignal, processInfoStruct, signalOne, startOne, stopOne } from './process-calls';
+import { forEach, groupMembers, lookup, parseRpcSignal, processInfoStruct, signalEach, signalOne, startEach, startOne, stopEach, stopOne } from './process-calls';
 
 export interface RpcDeps {
   supervisor: Supervisor;
@@ -17,8 +18,12 @@ export interface RpcDeps {
   shutdown(): void;
   /** Read the config files again; throws ConfigError. */
   readConfig(): Config;
-  /** Read the config and apply what changed (supervisor.restart, SIGHUP, `ctl reload`). */
-  reload(): Promise<unknown>;
+  /**
+   * Apply what changed (SIGHUP, `ctl reload`, supervisor.restart): `next` when the caller already
+   * read it, else the config read now. Null when it had problems (reported) or ringmaster is
+   * shutting down; nothing changed then.
+   */
+  reload(next?: Config): Promise<ConfigDiff | null>;
 }
 
 type ParamType = 'string' | 'int' | 'boolean' | 'array' | 'struct' | 'signal' | 'chars';
@@ -189,8 +194,8 @@ export const SUPERVISOR_METHODS: Record<string, Method> = {
     returns: 'boolean',
     help: 'Restart the supervisor process. In ringmaster: re-read the config and apply only what changed (unchanged programs keep running)\n@return boolean result always return True unless error',
     run(deps) {
-      deps.readConfig(); // a bad config is refused here, before anything changes
-      void deps.reload().catch(() => {});
+      const next = deps.readConfig(); // a bad config is refused here, before anything changes
+      void deps.reload(next).catch(() => {});
       return true;
     },
   },
@@ -237,7 +242,7 @@ export const SUPERVISOR_METHODS: Record<string, Method> = {
     help: "Start a process\n@param string name Process name (or ``group:name``, or ``group:*``)\n@param boolean wait Wait for process to be fully started\n@return boolean result Always true unless error",
     run(deps, [name, wait]) {
       const { members, process } = lookup(deps.supervisor, str(name));
-      if (!process) return forEach(members, (p) => !isRunning(p), (p) => startOne(deps.supervisor, p, bool(wait, true)));
+      if (!process) return startEach(deps.supervisor, members, bool(wait, true));
       return startOne(deps.supervisor, process, bool(wait, true));
     },
   },
@@ -248,7 +253,7 @@ export const SUPERVISOR_METHODS: Record<string, Method> = {
     help: 'Start all processes in the group named \'name\'\n@param string name The group name\n@param boolean wait Wait for each process to be fully started\n@return array result An array of process status info structs',
     run(deps, [name, wait]) {
       const members = groupMembers(deps.supervisor, str(name));
-      return forEach(members, (p) => !isRunning(p), (p) => startOne(deps.supervisor, p, bool(wait, true)));
+      return startEach(deps.supervisor, members, bool(wait, true));
     },
   },
   startAllProcesses: {
@@ -256,7 +261,7 @@ export const SUPERVISOR_METHODS: Record<string, Method> = {
     optional: 1,
     returns: 'array',
     help: 'Start all processes listed in the configuration file\n@param boolean wait Wait for each process to be fully started\n@return array result An array of process status info structs',
-    run: (deps, [wait]) => forEach(deps.supervisor.processes, (p) => !isRunning(p), (p) => startOne(deps.supervisor, p, bool(wait, true))),
+    run: (deps, [wait]) => startEach(deps.supervisor, deps.supervisor.processes, bool(wait, true)),
   },
   stopProcess: {
     params: ['string', 'boolean'],
@@ -265,7 +270,7 @@ export const SUPERVISOR_METHODS: Record<string, Method> = {
     help: "Stop a process named by name\n@param string name The name of the process to stop (or 'group:name')\n@param boolean wait Wait for the process to be fully stopped\n@return boolean result Always return True unless error",
     run(deps, [name, wait]) {
       const { members, process } = lookup(deps.supervisor, str(name));
-      if (!process) return forEach(members, (p) => isRunning(p) || p.active, (p) => stopOne(p, bool(wait, true)));
+      if (!process) return stopEach(members, bool(wait, true));
       return stopOne(process, bool(wait, true));
     },
   },
@@ -276,7 +281,7 @@ export const SUPERVISOR_METHODS: Record<string, Method> = {
     help: "Stop all processes in the process group named 'name'\n@param string name The group name\n@param boolean wait Wait for each process to be fully stopped\n@return array result An array of process status info structs",
     run(deps, [name, wait]) {
       const members = groupMembers(deps.supervisor, str(name));
-      return forEach(members, (p) => (isRunning(p) || p.active) && p.state !== 'STOPPING', (p) => stopOne(p, bool(wait, true)));
+      return stopEach(members, bool(wait, true));
     },
   },
   stopAllProcesses: {
@@ -284,7 +289,7 @@ export const SUPERVISOR_METHODS: Record<string, Method> = {
     optional: 1,
     returns: 'array',
     help: 'Stop all processes in the process list\n@param boolean wait Wait for each process to be fully stopped\n@return array result An array of process status info structs',
-    run: (deps, [wait]) => forEach(deps.supervisor.processes, (p) => (isRunning(p) || p.active) && p.state !== 'STOPPING', (p) => stopOne(p, bool(wait, true))),
+    run: (deps, [wait]) => stopEach(deps.supervisor.processes, bool(wait, true)),
   },
   signalProcess: {
     params: ['string', 'signal'],
@@ -294,7 +299,7 @@ export const SUPERVISOR_METHODS: Record<string, Method> = {
       const { members, process } = lookup(deps.supervisor, str(name));
       if (!process) {
         const sig = parseRpcSignal(signal as string);
-        return forEach(members, isSignallable, (p) => signalOne(p, sig));
+        return signalEach(members, sig);
       }
       return signalOne(process, parseRpcSignal(signal as string));
     },
@@ -306,7 +311,7 @@ export const SUPERVISOR_METHODS: Record<string, Method> = {
     run(deps, [name, signal]) {
       const members = groupMembers(deps.supervisor, str(name));
       const sig = parseRpcSignal(signal as string);
-      return forEach(members, isSignallable, (p) => signalOne(p, sig));
+      return signalEach(members, sig);
     },
   },
   signalAllProcesses: {
@@ -315,7 +320,7 @@ export const SUPERVISOR_METHODS: Record<string, Method> = {
     help: "Send a signal to all processes in the process list\n@param string signal Signal to send, as name ('HUP') or number ('1')\n@return array An array of process status info structs",
     run(deps, [signal]) {
       const sig = parseRpcSignal(signal as string);
-      return forEach(deps.supervisor.processes, isSignallable, (p) => signalOne(p, sig));
+      return signalEach(deps.supervisor.processes, sig);
     },
   },
   getAllConfigInfo: {

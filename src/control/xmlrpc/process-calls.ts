@@ -1,8 +1,10 @@
 import { resolveExecutable, SpawnError } from '../../pid1/spawn';
+import { inheritedEnv } from '../../supervisor/launch';
 import { parseSignal } from '../../signal-util';
 import type { SupervisedProcess } from '../../supervisor/process';
 import { RUNNING_STATES, SIGNALLABLE_STATES, STATE_CODES, type ProcessState } from '../../supervisor/states';
 import type { Supervisor } from '../../supervisor/supervisor';
+import { stopClock, timedelta } from '../time-text';
 import type { RpcStruct } from './codec';
 import { FAULTS, RpcFault } from './faults';
 
@@ -33,9 +35,7 @@ export function groupMembers(sup: Supervisor, group: string): SupervisedProcess[
 /** Supervisor checks the command before spawning: a missing one is NO_FILE, a bad one NOT_EXECUTABLE. */
 function checkCommand(p: SupervisedProcess): void {
   const program = p.spec.program;
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  Object.assign(env, program.environment);
+  const env = { ...inheritedEnv(), ...program.environment };
   try {
     resolveExecutable(program.argv[0] ?? '', env, program.directory);
   } catch (err) {
@@ -74,9 +74,11 @@ export async function startOne(sup: Supervisor, p: SupervisedProcess, wait: bool
   return running;
 }
 
+/** What stopProcess takes: a process on its way up or up, or a restart waiting out its backoff (Supervisor has no such wait); not one already stopping. */
+export const isStoppable = (p: SupervisedProcess) => p.state !== 'STOPPING' && (RUNNING_STATES.has(p.state) || p.active);
+
 export async function stopOne(p: SupervisedProcess, wait: boolean): Promise<true> {
-  // A restart waiting out its backoff counts as running here (Supervisor has no such wait).
-  if (p.state === 'STOPPING' || !(RUNNING_STATES.has(p.state) || p.active)) throw new RpcFault('NOT_RUNNING', p.spec.namespec);
+  if (!isStoppable(p)) throw new RpcFault('NOT_RUNNING', p.spec.namespec);
   const stopped = p.stop();
   if (wait) await stopped;
   return true;
@@ -134,23 +136,11 @@ export async function forEach(
 export const isRunning = (p: SupervisedProcess) => RUNNING_STATES.has(p.state);
 export const isSignallable = (p: SupervisedProcess) => SIGNALLABLE_STATES.has(p.state);
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** Python's str(timedelta): `0:01:02`, `1 day, 2:03:04`, `3 days, 0:00:00`. */
-export function timedelta(seconds: number): string {
-  const s = Math.max(0, Math.floor(seconds));
-  const days = Math.floor(s / 86400);
-  const rest = s % 86400;
-  const clock = `${Math.floor(rest / 3600)}:${String(Math.floor((rest % 3600) / 60)).padStart(2, '0')}:${String(rest % 60).padStart(2, '0')}`;
-  return days > 0 ? `${days} day${days === 1 ? '' : 's'}, ${clock}` : clock;
-}
-
-/** strftime('%b %d %I:%M %p') in local time. */
-export function stopClock(seconds: number): string {
-  const d = new Date(seconds * 1000);
-  const two = (n: number) => String(n).padStart(2, '0');
-  return `${MONTHS[d.getMonth()]} ${two(d.getDate())} ${two(d.getHours() % 12 || 12)}:${two(d.getMinutes())} ${d.getHours() < 12 ? 'AM' : 'PM'}`;
-}
+// The group and all forms: each process the single call would take, all at once.
+export const startEach = (sup: Supervisor, processes: readonly SupervisedProcess[], wait: boolean) =>
+  forEach(processes, (p) => !isRunning(p), (p) => startOne(sup, p, wait));
+export const stopEach = (processes: readonly SupervisedProcess[], wait: boolean) => forEach(processes, isStoppable, (p) => stopOne(p, wait));
+export const signalEach = (processes: readonly SupervisedProcess[], sig: NodeJS.Signals) => forEach(processes, isSignallable, (p) => signalOne(p, sig));
 
 /** getProcessInfo's struct, key for key (supervisor.md §3.3). */
 export function processInfoStruct(p: SupervisedProcess): RpcStruct {

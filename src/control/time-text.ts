@@ -1,0 +1,19 @@
+// Times as Supervisor and supervisorctl print them.
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** Python's str(timedelta): `0:01:02`, `1 day, 2:03:04`, `3 days, 0:00:00`. */
+export function timedelta(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const days = Math.floor(s / 86400);
+  const rest = s % 86400;
+  const clock = `${Math.floor(rest / 3600)}:${String(Math.floor((rest % 3600) / 60)).padStart(2, '0')}:${String(rest % 60).padStart(2, '0')}`;
+  return days > 0 ? `${days} day${days === 1 ? '' : 's'}, ${clock}` : clock;
+}
+
+/** strftime('%b %d %I:%M %p') in local time. */
+export function stopClock(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${MONTHS[d.getMonth()]} ${two(d.getDate())} ${two(d.getHours() % 12 || 12)}:${two(d.getMinutes())} ${d.getHours() < 12 ? 'AM' : 'PM'}`;
+}
