@@ -121,6 +121,9 @@ if (process.env.RM_SPAWN_TEST_AS_USER) {
       if (process.getuid?.() === 0) {
         const setpriv = spawnSync('setpriv', ['--version'], { stdio: 'ignore' });
         if (setpriv.status !== 0) return t.skip('needs setpriv (util-linux) to run a part of this test unprivileged');
+        // A checkout under a mode-0700 directory (mktemp -d) cannot be read by the unprivileged user.
+        const readable = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', import.meta.filename], { stdio: 'ignore' });
+        if (readable.status !== 0) return t.skip(`uid 65534 cannot read ${import.meta.filename} (a parent directory is private): the unprivileged part cannot run here`);
         const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', import.meta.filename], {
           env: { ...process.env, RM_SPAWN_TEST_AS_USER: '1' },
           encoding: 'utf8',
