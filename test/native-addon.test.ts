@@ -107,10 +107,12 @@ describe('native addon: spawn, reap, peek', () => {
     const r = spawn('/bin/sleep', ['sleep', '5'], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe' });
     // CLONE_VFORK lets the parent go on at exec's mm switch, a moment before the kernel closes
     // the close-on-exec fds (begin_new_exec): on a loaded machine the report pipe can still be
-    // seen. A leaked fd never goes away, so wait (bounded) for the list to settle.
+    // seen, and sleep itself opens its locale files for a moment. A leaked fd never goes away, so
+    // wait (bounded) for a listing of only 0, 1 and 2, and judge that same listing.
     const fds = () => readdirSync(`/proc/${r.pid}/fd`).sort();
-    for (const until = Date.now() + 2000; fds().length > 3 && Date.now() < until; ) await new Promise((res) => setTimeout(res, 10));
-    assert.deepEqual(fds(), ['0', '1', '2']);
+    let seen = fds();
+    for (const until = Date.now() + 2000; seen.length > 3 && Date.now() < until; seen = fds()) await new Promise((res) => setTimeout(res, 10));
+    assert.deepEqual(seen, ['0', '1', '2']);
     for (const fd of [r.stdinFd, r.stdoutFd, r.stderrFd]) {
       const flags = parseInt(readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1').match(/^flags:\s*(\d+)/m)![1], 8);
       assert.ok(flags & 0o2000000, `fd ${fd} is not O_CLOEXEC`);
