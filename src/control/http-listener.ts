@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Settings } from '../config/types';
-import { serve, type ApiDeps } from './api';
+import { serve, type ApiDeps } from './json-api';
 import { answerClientError, closeServer, listen, sendJson } from './http-util';
 
 /** Open to anyone who can reach the port: what a kubelet or a Prometheus scraper asks. */
@@ -44,18 +44,19 @@ export async function startHttpListener(settings: Settings, deps: ApiDeps, warn:
   const addr = settings.http;
   if (!addr) return { address: null, close: async () => {} };
   const { httpUsername: username, httpPassword: password } = settings;
+  const trustedDeps = { ...deps, trusted: true };
+  deps = { ...deps, trusted: false };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (!OPEN_PATHS.has(path)) {
+    const trusted = username !== undefined && password !== undefined && authorized(req.headers.authorization, username, password);
+    if (!OPEN_PATHS.has(path) && !trusted) {
       if (username === undefined || password === undefined) {
         return sendJson(res, 403, { error: 'the API on settings.http needs settings.http_username and http_password' });
       }
-      if (!authorized(req.headers.authorization, username, password)) {
-        res.writeHead(401, { 'www-authenticate': 'Basic realm="default"', connection: 'close', 'content-type': 'text/plain' });
-        return void res.end('Unauthorized\n');
-      }
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="default"', connection: 'close', 'content-type': 'text/plain' });
+      return void res.end('Unauthorized\n');
     }
-    serve(req, res, deps);
+    serve(req, res, trusted ? trustedDeps : deps);
   });
   server.on('clientError', answerClientError);
   const shown = `${addr.host.includes(':') ? `[${addr.host}]` : addr.host || '*'}:${addr.port}`;

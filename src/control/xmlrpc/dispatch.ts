@@ -1,5 +1,6 @@
 import type { RpcStruct, RpcValue } from './codec';
-import { RpcFault } from './faults';
+import { SupervisorError } from '../../errors';
+import { RpcFault, faultOf } from './faults';
 import { SUPERVISOR_METHODS, type Method, type RpcDeps } from './methods';
 
 // Method lookup, argument checks and the system.* namespace (supervisor/xmlrpc.py).
@@ -84,7 +85,7 @@ export async function invoke(deps: RpcDeps, methodName: string, params: RpcValue
   if (params.length < required || params.length > method.params.length) throw new RpcFault('INCORRECT_PARAMETERS');
   const args = params.map((v, i) => (method.params[i] === 'boolean' && typeof v === 'number' ? v === 1 : v));
   if (!params.every((v, i) => matches(method.params[i], v))) throw new RpcFault('INCORRECT_PARAMETERS');
-  if (deps.supervisor.isShuttingDown && !method.duringShutdown) throw new RpcFault('SHUTDOWN_STATE');
+  if (!method.duringShutdown && (await deps.api.status()).state === 'SHUTDOWN') throw new RpcFault('SHUTDOWN_STATE');
   return method.run(deps, args);
 }
 
@@ -112,6 +113,7 @@ async function multicall(deps: RpcDeps, calls: RpcValue[]): Promise<RpcValue[]> 
 }
 
 export function faultStruct(err: unknown): RpcStruct {
+  if (err instanceof SupervisorError) err = faultOf(err);
   if (err instanceof RpcFault) return { faultCode: err.code, faultString: err.message };
   return { faultCode: 30, faultString: `FAILED: ${(err as Error)?.message ?? String(err)}` };
 }
