@@ -16,6 +16,7 @@ export type ApiDeps = RpcDeps & {
 };
 
 const MAX_BODY = 64 * 1024;
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** The API's errors as HTTP statuses, one row each (the body names the code). */
 const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
@@ -83,7 +84,9 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ap
     closeAfter(res);
     return send(res, 400, { error: `not a request target: ${JSON.stringify(req.url)}` });
   }
-  const route = `${req.method} ${url.pathname}`;
+  // HEAD on a probe answers as GET does, without the body (node:http drops it for HEAD).
+  const method = req.method === 'HEAD' && PROBES.has(url.pathname) ? 'GET' : req.method;
+  const route = `${method} ${url.pathname}`;
   try {
     if (url.pathname.startsWith('/RPC2')) return await handleRpc(req, res, deps);
     if (url.pathname.startsWith('/logtail/') || url.pathname === '/mainlogtail') return await handleLogtail(req, url, res, deps);
@@ -189,7 +192,8 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ap
   } catch (err) {
     closeAfter(res);
     if (res.headersSent) return void res.destroy();
-    if (err instanceof HttpError && err.status === 413) await discardBody(req);
+    // A body we did not read is read and dropped first, so the client sees our answer, not a reset.
+    if (!req.complete) await discardBody(req);
     if (err instanceof HttpError) return send(res, err.status, { error: err.message });
     if (err instanceof SupervisorError) return send(res, HTTP_STATUS[err.code] ?? 500, { error: err.message, code: err.code });
     throw err;

@@ -6,7 +6,7 @@ import { SupervisorError, type ErrorCode } from '../errors';
 import { parseSignal } from '../signal-util';
 import type { ProcessSpec, StreamName } from '../types';
 import type { ApiEvent, LogRange, LogSlice, Outcome, ProcessUsage, ProgramInfo, ReloadResult, Results, SupervisorApi, SupervisorStatus } from './api';
-import type { SupervisedProcess } from './process';
+import { MAX_STDIN_QUEUED, type SupervisedProcess } from './process';
 import { processSpecs } from './process-names';
 import { RUNNING_STATES, SIGNALLABLE_STATES } from './states';
 import type { Supervisor } from './supervisor';
@@ -139,6 +139,7 @@ export class LocalSupervisorApi implements SupervisorApi {
     this.notShuttingDown();
     const p = this.one(name);
     const r = await p.writeStdin(data);
+    if (r === 'STDIN_FULL') throw fail(r, p.spec.namespec, `more than ${MAX_STDIN_QUEUED} bytes wait for it`);
     if (r !== 'ok') throw fail(r, p.spec.namespec);
   }
 

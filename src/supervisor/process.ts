@@ -11,10 +11,20 @@ export interface StartedChild {
   pid: number;
   exited: Promise<ExitStatus>;
   /** The write end of its stdin pipe (Supervisor's sendProcessStdin), if it has one. */
-  stdin?: { write(data: Buffer, done: (err?: Error | null) => void): void; destroy(): void; readonly destroyed: boolean };
+  stdin?: {
+    write(data: Buffer, done: (err?: Error | null) => void): void;
+    destroy(): void;
+    readonly destroyed: boolean;
+    /** Bytes written but not yet taken by the child. */
+    readonly queued: number;
+  };
 }
 
-export type StdinResult = 'ok' | 'NOT_RUNNING' | 'STDIN_CLOSED';
+export type StdinResult = 'ok' | 'NOT_RUNNING' | 'STDIN_CLOSED' | 'STDIN_FULL';
+
+/** A child that does not read its stdin gets no more than this queued for it (issue #12: 510 MB held). */
+export const MAX_STDIN_QUEUED = 1024 * 1024;
+const STDIN_PATIENCE_MS = 200;
 
 export interface SpawnFailure {
   /** errno name, e.g. 'ENOENT' */
@@ -188,12 +198,24 @@ export class SupervisedProcess {
     return trySignal(this.spec.program.stopasgroup ? -this.pid : this.pid, sig);
   }
 
-  /** Write to the running child's stdin; resolves once the data was handed to the pipe. */
+  /**
+   * Queue data for the running child's stdin. The answer comes when the pipe took it (a closed
+   * stdin shows at once, as EPIPE), or after STDIN_PATIENCE_MS of a child that is not reading
+   * now: the data then waits in our queue, as in Supervisor. Refused while more than
+   * MAX_STDIN_QUEUED bytes wait for the child.
+   */
   writeStdin(data: Buffer): Promise<StdinResult> {
     const stdin = this.stdin;
     if (this.pid === 0 || this.stopping) return Promise.resolve('NOT_RUNNING');
     if (!stdin || stdin.destroyed) return Promise.resolve('STDIN_CLOSED');
-    return new Promise((resolve) => stdin.write(data, (err) => resolve(err ? 'STDIN_CLOSED' : 'ok')));
+    if (stdin.queued > MAX_STDIN_QUEUED) return Promise.resolve('STDIN_FULL');
+    return new Promise((resolve) => {
+      const patience = setTimeout(() => resolve('ok'), STDIN_PATIENCE_MS);
+      stdin.write(data, (err) => {
+        clearTimeout(patience);
+        resolve(err ? 'STDIN_CLOSED' : 'ok');
+      });
+    });
   }
 
   /** Called after any reap that may have emptied this process's group. */

@@ -10,7 +10,7 @@ const RPC_PY = path.join(ROOT, 'test', 'support', 'rpc.py');
 
 /** Run calls in order through Python's xmlrpc.client; one result (value or fault) per call. */
 export function rpc(socket: string, ...calls: Array<[string, unknown[]?]>): Result[] {
-  const r = spawnSync('python3', [RPC_PY, socket], { input: JSON.stringify(calls.map(([m, p]) => [m, p ?? []])), encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('python3', [RPC_PY, socket], { input: JSON.stringify(calls.map(([m, p]) => [m, p ?? []])), encoding: 'utf8', timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
   assert.equal(r.status, 0, `rpc.py failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
