@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ctl } from './support/ctl';
 import { httpUnix } from './support/http';
-import { NO_UNSHARE, Ringmaster, canUnshare, eventually, sleep, tempDir, writeConfig } from './support/ringmaster';
+import { NO_UNSHARE, Ringmaster, alive, canUnshare, eventually, sleep, tempDir, writeConfig } from './support/ringmaster';
 import { value } from './support/xmlrpc';
 
 const IGNORE_TERM = `["sh", "-c", "trap '' TERM; while :; do sleep 1; done"]`;
@@ -126,6 +126,28 @@ programs:
       const line = await waitLine(stream.lines, (l) => l.eventname === 'PROCESS_STATE_STOPPED' && l.name === 'live', 'STOPPED');
       assert.equal(line.reason, 'stopped with SIGTERM by failed liveness check');
       stream.close();
+    } finally {
+      rm.kill();
+    }
+  });
+});
+
+describe('the failsafe kill (issue #11, SPEC §4)', () => {
+  it('ringmaster dying of a fatal signal TERMs its programs, SIGKILLs what stays, and says why', async () => {
+    const dir = tempDir('rm-failsafe-');
+    const rm = new Ringmaster({ args: ['-c', writeConfig(`
+settings: {socket: ${path.join(dir, 'rm.sock')}}
+programs:
+  stubborn: {command: ${IGNORE_TERM}, startsecs: 0, stopwaitsecs: 60}
+`, dir)] });
+    try {
+      const [, pid] = await rm.waitFor(/stubborn entered RUNNING \(pid (\d+)\)/);
+      // Not PID 1 and no listener of ours on SIGALRM: a fatal signal, which the failsafe sees.
+      await rm.signal('SIGALRM');
+      const exit = await rm.wait();
+      assert.equal(exit.signal, 'SIGALRM');
+      assert.match(rm.stderr, new RegExp(`killing process group ${pid} with SIGKILL: by the failsafe`));
+      await eventually(() => !alive(Number(pid)), 5000, 'the program gone with ringmaster');
     } finally {
       rm.kill();
     }

@@ -66,10 +66,7 @@ export async function run(file: string | undefined): Promise<number> {
     log,
     healthOf: (spec) => health.state(spec),
     settleOutput: () => output.settle(2000),
-    killLeftovers: async () => {
-      health.close();
-      await killLeftoverChildren(log);
-    },
+    killLeftovers: () => killLeftoverChildren(log),
   });
   const api = new LocalSupervisorApi({
     supervisor,
@@ -98,7 +95,11 @@ export async function run(file: string | undefined): Promise<number> {
   // SIGUSR2 also reopens the log files (after an external logrotate), as in Supervisor.
   const reopenLogs = () => output.reopenLogs();
   process.on('SIGUSR2', reopenLogs);
-  const removeFailsafe = installFailsafe(() => emergencyStop(() => supervisor.liveGroups().map((g) => -g)), log);
+  const removeFailsafe = installFailsafe(() => {
+    for (const t of emergencyStop(() => supervisor.liveGroups().map((g) => -g))) log(`killing process group ${-t} with SIGKILL: by the failsafe`, 'stderr');
+    // A fatal signal is raised again right after this: what is queued must be out by then.
+    output.flushSync();
+  }, log);
 
   const control = await startControlServer(settings.socket, { api, log }, log);
   const http = await startHttpListener(settings, { api, log }, log);
@@ -113,6 +114,7 @@ export async function run(file: string | undefined): Promise<number> {
   supervisor.start();
   const code = await supervisor.finished;
   clearInterval(keepAlive);
+  health.close();
   events.close();
   await Promise.all([control.close(), http.close()]);
   log(`exiting with code ${code}`);
