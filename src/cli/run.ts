@@ -91,7 +91,8 @@ export async function run(file: string | undefined): Promise<number> {
     readConfig,
     reload,
   };
-  const control = await startControlServer(settings.socket, apiDeps, log);
+  // A socket that could not be made is a warning: stderr (SPEC §3).
+  const control = await startControlServer(settings.socket, apiDeps, (text) => output.system(text, 'stderr'));
   const http = await startHttpListener(settings, apiDeps, log);
   if (http.address) log(`listening on http://${http.address}${settings.httpUsername ? '' : ' (probes and /metrics only: no http_username)'}`);
   if (control.socketPath) serverUrl = `unix://${control.socketPath}`;
