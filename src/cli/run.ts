@@ -101,7 +101,8 @@ export async function run(file: string | undefined): Promise<number> {
     output.flushSync();
   }, log);
 
-  const control = await startControlServer(settings.socket, { api, log }, log);
+  // A socket that could not be made is a warning: stderr (SPEC §3).
+  const control = await startControlServer(settings.socket, { api, log }, (text) => log(text, 'stderr'));
   const http = await startHttpListener(settings, { api, log }, log);
   if (http.address) log(`listening on http://${http.address}${settings.httpUsername ? '' : ' (probes and /metrics only: no http_username)'}`);
   if (control.socketPath) serverUrl = `unix://${control.socketPath}`;

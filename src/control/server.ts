@@ -34,17 +34,20 @@ export async function startControlServer(configured: string, deps: ApiDeps, warn
   const server = createServer((req, res) => serve(req, res, trusted));
   server.on('clientError', answerClientError);
   const candidates = [configured, path.join(tmpdir(), path.basename(configured))];
+  // One warning however many places failed (a read-only root fails them all), not one per place.
+  const failed: string[] = [];
   for (const candidate of [...new Set(candidates)]) {
     try {
       if (existsSync(candidate)) {
         if (await inUse(candidate)) {
-          warn(`control socket ${candidate} is in use by another process`);
+          failed.push(`${candidate} is in use by another process`);
           continue;
         }
         unlinkSync(candidate);
       }
       await listen(server, candidate);
       chmodSync(candidate, 0o700);
+      if (failed.length > 0) warn(`control socket at ${candidate} (${failed.join('; ')})`);
       return {
         socketPath: candidate,
         close: () => {
@@ -58,9 +61,9 @@ export async function startControlServer(configured: string, deps: ApiDeps, warn
         },
       };
     } catch (err) {
-      warn(`cannot listen on ${candidate}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      failed.push(`cannot listen on ${candidate}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
-  warn('no control socket: `ringmaster ctl` will not reach this ringmaster');
+  warn(`no control socket (${failed.join('; ')}): \`ringmaster ctl\` will not reach this ringmaster`);
   return { socketPath: null, close: async () => {} };
 }
