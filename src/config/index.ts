@@ -1,5 +1,6 @@
 import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import { checkDependencies } from './health';
+import { checkProcessNames } from './process-name';
 import { readProgram } from './program';
 import { DEFAULT_SETTINGS, SETTINGS_KEYS, applySetting, checkSettingsNode } from './settings';
 import { EnvSource, readSources, type SourceOptions } from './sources';
@@ -82,6 +83,7 @@ export function loadConfig(opts: SourceOptions): Config {
   }
   const groups = readGroups(groupEntries, programEntries, programs);
   checkDependencies(programs, new Set(programEntries.keys()), problems);
+  checkProcessNames(programs, problems);
 
   if (problems.length > 0 || sources.length === 0) {
     problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
@@ -107,8 +109,10 @@ function applyEnvOverrides(opts: SourceOptions, settings: Settings, problems: Co
     const variable = `RINGMASTER_${key.toUpperCase()}`;
     const given = opts.env[variable];
     if (given === undefined) continue;
-    // A password like `{SHA}ab12…` or a path is text, not YAML: taken as written.
-    const text = VERBATIM_SETTINGS.has(key) ? JSON.stringify(given) : given;
+    // A password like `{SHA}ab12…` or `pa$$word`, or a path, is text, not YAML and not a
+    // template: taken exactly as written (no YAML parsing, no `${}` or `$$` interpolation).
+    const verbatim = VERBATIM_SETTINGS.has(key);
+    const text = verbatim ? JSON.stringify(given) : given;
     const source = new EnvSource(variable, text, opts.cwd);
     const syntax = source.syntaxProblems();
     if (syntax.length > 0) {
@@ -116,7 +120,7 @@ function applyEnvOverrides(opts: SourceOptions, settings: Settings, problems: Co
       continue;
     }
     const value = source.doc.contents as Node;
-    applySetting(new ValueReader(source, opts.env, problems), key, value, value, settings);
+    applySetting(new ValueReader(source, opts.env, problems, !verbatim), key, value, value, settings);
   }
 }
 

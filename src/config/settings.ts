@@ -61,15 +61,25 @@ const SETTINGS: Record<string, Apply> = {
   },
   environment: (r, n, p, s) => set(s, 'environment', r.stringMap(n, p)),
   http: (r, n, p, s) => set(s, 'http', listenAddress(r, n, p)),
-  http_username: (r, n, p, s) => set(s, 'httpUsername', r.text(n, p)),
+  http_username: (r, n, p, s) => set(s, 'httpUsername', nonEmpty(r, n, p, r.text(n, p))),
   http_password: (r, n, p, s) => {
-    const text = r.text(n, p);
+    const text = nonEmpty(r, n, p, r.text(n, p));
     if (text?.startsWith('{SHA}') && !/^\{SHA\}[0-9a-fA-F]{40}$/.test(text)) {
       r.fail(n, p, 'a {SHA} password is {SHA} followed by the 40 hex digits of the SHA-1 of the password');
     }
     set(s, 'httpPassword', text); // set even when bad, so it is not reported as missing too
   },
 };
+
+/**
+ * An empty http_username or http_password (typically `${RINGMASTER_HTTP_PASSWORD}` with the
+ * variable unset) would let `curl -u :` in: refused, so a config never opens the API by accident.
+ * The value is still returned, so the pair is not reported as missing as well.
+ */
+function nonEmpty(r: ValueReader, n: Node, p: string, text: string | undefined): string | undefined {
+  if (text === '') r.fail(n, p, 'is empty (an unset variable?): an empty username or password would let anyone in; set it, or remove both http_username and http_password to serve only /healthz, /readyz and /metrics');
+  return text;
+}
 
 export const SETTINGS_KEYS = Object.keys(SETTINGS);
 

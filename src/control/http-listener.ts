@@ -47,7 +47,8 @@ export async function startHttpListener(settings: Settings, deps: ApiDeps, warn:
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     if (!OPEN_PATHS.has(path)) {
-      if (username === undefined || password === undefined) {
+      // Empty credentials are refused by the config; should one arrive anyway, it grants nothing.
+      if (!username || !password) {
         return sendJson(res, 403, { error: 'the API on settings.http needs settings.http_username and http_password' });
       }
       if (!authorized(req.headers.authorization, username, password)) {
