@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
 import { call } from '../control/client';
+import { assertTrustedSocket, chooseSocket } from '../control/socket-path';
 import { stopClock } from '../control/time-text';
 import type { Outcome, ProcessInfo } from '../supervisor/commands';
 
@@ -42,8 +40,7 @@ function findSocket(given: string | undefined, config: string | undefined): stri
   } catch {
     // no readable config here: the default place, then the temp-dir fallback
   }
-  const fallback = path.join(tmpdir(), path.basename(configured));
-  return existsSync(configured) || !existsSync(fallback) ? configured : fallback;
+  return chooseSocket(configured);
 }
 
 function uptime(seconds: number): string {
@@ -124,6 +121,7 @@ export async function ctl(argv: string[], configFile: string | undefined): Promi
 }
 
 async function run(socket: string, verb: string, names: string[], opts: { follow?: boolean; stderr?: boolean }): Promise<number> {
+  assertTrustedSocket(socket);
   switch (verb) {
     case 'status': {
       const r = await call(socket, 'GET', '/v1/status');
@@ -251,6 +249,7 @@ function fail(body: string): number {
 export async function healthcheck(configFile: string | undefined): Promise<number> {
   const socket = findSocket(undefined, configFile);
   try {
+    assertTrustedSocket(socket);
     const r = await call(socket, 'GET', '/readyz');
     if (r.status === 200) return 0;
     for (const reason of (JSON.parse(r.body).reasons as string[]) ?? []) process.stdout.write(`${reason}\n`);

@@ -28,6 +28,18 @@ function listenAddress(r: ValueReader, n: Node, p: string): Settings['http'] {
   return { host, port };
 }
 
+/**
+ * sun_path holds 108 bytes with the NUL: a longer path was silently truncated by the kernel, so
+ * ringmaster served on another path than the one it chmodded and unlinked (issue #12, 7).
+ */
+export const MAX_SOCKET_PATH_BYTES = 107;
+
+export function socketPathProblem(socketPath: string): string | undefined {
+  const n = Buffer.byteLength(socketPath);
+  if (n > MAX_SOCKET_PATH_BYTES) return `is ${n} bytes long; a unix socket path has at most ${MAX_SOCKET_PATH_BYTES}`;
+  return undefined;
+}
+
 type Apply = (r: ValueReader, node: Node, path: string, s: Settings) => void;
 
 const SETTINGS: Record<string, Apply> = {
@@ -37,7 +49,13 @@ const SETTINGS: Record<string, Apply> = {
   log_timestamps: (r, n, p, s) => set(s, 'logTimestamps', r.bool(n, p)),
   logdir: (r, n, p, s) => set(s, 'logdir', r.text(n, p)),
   log_color: (r, n, p, s) => set(s, 'logColor', r.oneOf(n, p, ['auto', 'always', 'never'] as const)),
-  socket: (r, n, p, s) => set(s, 'socket', r.text(n, p)),
+  socket: (r, n, p, s) => {
+    const text = r.text(n, p);
+    const problem = text === undefined ? undefined : socketPathProblem(text);
+    if (problem) return void r.fail(n, p, problem);
+    if (text === '') return void r.fail(n, p, 'is empty');
+    set(s, 'socket', text);
+  },
   forward_signals: (r, n, p, s) => {
     // Each item is checked at its own place, so a bad name points at itself, not the list.
     if (isScalar(n) && n.value === null) return void (s.forwardSignals = []);
