@@ -82,6 +82,7 @@ export function loadConfig(opts: SourceOptions): Config {
     if (p) programs.push(p);
   }
   const groups = readGroups(groupEntries, programEntries, programs);
+  keepUsr2ForLogs(settings, programs, settingEntries.has('forward_signals') || opts.env.RINGMASTER_FORWARD_SIGNALS !== undefined);
   checkDependencies(programs, new Set(programEntries.keys()), problems);
   checkProcessNames(programs, problems);
 
@@ -91,6 +92,16 @@ export function loadConfig(opts: SourceOptions): Config {
   }
   programs.sort((a, b) => a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { settings, programs, groups, files: sources.map((s) => s.file), warnings: sources.flatMap((s) => s.warnings) };
+}
+
+/**
+ * SIGUSR2 reopens the log files (logrotate's `postrotate kill -USR2`). Forwarded by default as
+ * well, it killed every program that does not trap it (issue #12, 21): with log files and no
+ * `forward_signals` of the user's, it is ringmaster's alone. Listed in `forward_signals`, it does both.
+ */
+function keepUsr2ForLogs(settings: Settings, programs: ProgramConfig[], explicit: boolean): void {
+  if (explicit || !programs.some((p) => p.stdoutLogfile || p.stderrLogfile)) return;
+  settings.forwardSignals = settings.forwardSignals.filter((s) => s !== 'SIGUSR2');
 }
 
 function mapPairs(node: Node): Array<{ name: string; key: Node; value: Node }> {
