@@ -124,6 +124,7 @@ struct child_setup {
   gid_t *groups;
   size_t ngroups;
   int report_fd;     // O_CLOEXEC: EOF in the parent means execve succeeded
+  pid_t parent;      // ringmaster's pid; 0 when ringmaster is PID 1 (no parent-death signal)
 };
 
 struct report { int step; int err; };
@@ -173,6 +174,15 @@ static int child_main(void *arg) {
     if (syscall(SYS_setgroups, c->ngroups, c->groups) < 0) child_fail(c, STEP_SETGROUPS);
     if (syscall(SYS_setresgid, gid, gid, gid) < 0) child_fail(c, STEP_SETGID);
     if (syscall(SYS_setresuid, uid, uid, uid) < 0) child_fail(c, STEP_SETUID);
+  }
+  // Not PID 1: when ringmaster dies (SIGKILL, the OOM killer) its programs die with it instead
+  // of running on unsupervised (issue #12, 11). Set after the credential switch, which clears
+  // it; kept across execve (not for set-user-ID programs). Should ringmaster already be gone,
+  // the child was reparented: it must not start at all. As PID 1 the kernel kills everything
+  // anyway when ringmaster ends.
+  if (c->parent > 0) {
+    syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (syscall(SYS_getppid) != c->parent) _exit(127);
   }
   sigset_t none;
   sigemptyset(&none);
@@ -272,6 +282,7 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
   if (argc < 1) { napi_throw_type_error(env, NULL, "spawn: options are required"); return NULL; }
 
   struct child_setup c = { 0 };
+  c.parent = getpid() == 1 ? 0 : getpid();
   c.file = string_of(env, prop(env, opts, "file"));
   c.cwd = string_of(env, prop(env, opts, "cwd"));
   c.argv = strings_of(env, prop(env, opts, "argv"));

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../config';
+import { MAX_CONFIG_BYTES, readConfigText } from '../config/read-file';
 import { mapIniFile } from '../config/ini/map';
 import { mappingToYaml } from '../config/ini/yaml';
 import { ConfigError, formatProblem } from '../config/types';
@@ -18,7 +18,7 @@ export function convert(file: string | undefined): number {
   const full = path.resolve(file);
   let text: string;
   try {
-    text = readFileSync(full, 'utf8');
+    text = readConfigText(full, MAX_CONFIG_BYTES);
   } catch (err) {
     process.stderr.write(`ringmaster convert: cannot read ${full}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
     return 2;

@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
 import { call, RemoteSupervisorApi } from '../control/client';
+import { assertTrustedSocket, chooseSocket } from '../control/socket-path';
 import { stopClock } from '../control/time-text';
 import { SupervisorError, type ErrorCode } from '../errors';
 import type { Outcome, ProcessSnapshot, ProcessUsage, Results, SupervisorApi } from '../supervisor/api';
@@ -48,8 +46,7 @@ function findSocket(given: string | undefined, config: string | undefined): stri
   } catch {
     // no readable config here: the default place, then the temp-dir fallback
   }
-  const fallback = path.join(tmpdir(), path.basename(configured));
-  return existsSync(configured) || !existsSync(fallback) ? configured : fallback;
+  return chooseSocket(configured);
 }
 
 function uptime(seconds: number): string {
@@ -135,6 +132,7 @@ export async function ctl(argv: string[], configFile: string | undefined): Promi
 }
 
 async function run(socket: string, verb: string, names: string[], opts: { follow?: boolean; stderr?: boolean }): Promise<number> {
+  assertTrustedSocket(socket);
   const api: SupervisorApi = new RemoteSupervisorApi(socket);
   switch (verb) {
     case 'status': {
@@ -260,6 +258,7 @@ function fail(message: string): number {
 export async function healthcheck(configFile: string | undefined): Promise<number> {
   const socket = findSocket(undefined, configFile);
   try {
+    assertTrustedSocket(socket);
     const r = await call(socket, 'GET', '/readyz');
     if (r.status === 200) return 0;
     for (const reason of (JSON.parse(r.body).reasons as string[]) ?? []) process.stdout.write(`${reason}\n`);

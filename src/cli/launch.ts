@@ -26,12 +26,15 @@ export interface LaunchEvents {
   capture(spec: ProcessSpec, pid: number, stream: 'stdout' | 'stderr', source: Readable): Readable;
 }
 
-// process.env is a slow exotic object: copy it once, not once per spawn.
+// process.env is a slow exotic object: copy it once, not once per spawn. ringmaster's own
+// variables stay with ringmaster: RINGMASTER_HTTP_PASSWORD let a `user: nobody` program stop
+// another, and RINGMASTER_CONFIG_YAML holds the whole config (issue #12, 4). A program that needs
+// one sets it in its own `environment:`.
 let inherited: Record<string, string> | undefined;
 export function inheritedEnv(): Record<string, string> {
   if (!inherited) {
     inherited = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) inherited[k] = v;
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('RINGMASTER_')) inherited[k] = v;
   }
   return inherited;
 }

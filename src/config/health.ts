@@ -3,6 +3,7 @@
 import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import { shellSplit } from './shellwords';
 import type { ConfigProblem, Dependency, DependencyCondition, HealthCheckConfig, HealthProbe, ProgramConfig } from './types';
+import { MAX_DURATION_MS } from './units';
 import { closest, describe, type ValueReader } from './values';
 
 const CONDITIONS: readonly DependencyCondition[] = ['started', 'healthy', 'completed'];
@@ -84,6 +85,11 @@ export function readHealthcheck(r: ValueReader, node: Node, path: string): Healt
     r.fail(liveness, `${path}.liveness`, 'a log check passes once and cannot turn unhealthy after; liveness needs exec, http or tcp');
   }
   if (!probe) return undefined;
+  // A log check gives up after start_period + retries x interval: that sum is one timer too.
+  const logDeadline = hc.startPeriodMs + hc.retries * hc.intervalMs;
+  if (kind === 'log' && logDeadline > MAX_DURATION_MS) {
+    return r.fail(node, path, `start_period + retries x interval is ${logDeadline}ms, more than ${MAX_DURATION_MS}ms (the longest a timer can wait)`);
+  }
   return { probe, ...hc, source: { file: r.source.file, ...r.source.pos(node) } };
 }
 

@@ -1,5 +1,6 @@
 import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import { checkDependencies } from './health';
+import { checkProcessNames } from './process-name';
 import { readProgram } from './program';
 import { DEFAULT_SETTINGS, SETTINGS_KEYS, applySetting, checkSettingsNode } from './settings';
 import { EnvSource, readSources, type SourceOptions } from './sources';
@@ -81,7 +82,9 @@ export function loadConfig(opts: SourceOptions): Config {
     if (p) programs.push(p);
   }
   const groups = readGroups(groupEntries, programEntries, programs);
+  keepUsr2ForLogs(settings, programs, settingEntries.has('forward_signals') || opts.env.RINGMASTER_FORWARD_SIGNALS !== undefined);
   checkDependencies(programs, new Set(programEntries.keys()), problems);
+  checkProcessNames(programs, problems);
 
   if (problems.length > 0 || sources.length === 0) {
     problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
@@ -89,6 +92,16 @@ export function loadConfig(opts: SourceOptions): Config {
   }
   programs.sort((a, b) => a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { settings, programs, groups, files: sources.map((s) => s.file), warnings: sources.flatMap((s) => s.warnings) };
+}
+
+/**
+ * SIGUSR2 reopens the log files (logrotate's `postrotate kill -USR2`). Forwarded by default as
+ * well, it killed every program that does not trap it (issue #12, 21): with log files and no
+ * `forward_signals` of the user's, it is ringmaster's alone. Listed in `forward_signals`, it does both.
+ */
+function keepUsr2ForLogs(settings: Settings, programs: ProgramConfig[], explicit: boolean): void {
+  if (explicit || !programs.some((p) => p.stdoutLogfile || p.stderrLogfile)) return;
+  settings.forwardSignals = settings.forwardSignals.filter((s) => s !== 'SIGUSR2');
 }
 
 function mapPairs(node: Node): Array<{ name: string; key: Node; value: Node }> {
@@ -107,8 +120,10 @@ function applyEnvOverrides(opts: SourceOptions, settings: Settings, problems: Co
     const variable = `RINGMASTER_${key.toUpperCase()}`;
     const given = opts.env[variable];
     if (given === undefined) continue;
-    // A password like `{SHA}ab12…` or a path is text, not YAML: taken as written.
-    const text = VERBATIM_SETTINGS.has(key) ? JSON.stringify(given) : given;
+    // A password like `{SHA}ab12…` or `pa$$word`, or a path, is text, not YAML and not a
+    // template: taken exactly as written (no YAML parsing, no `${}` or `$$` interpolation).
+    const verbatim = VERBATIM_SETTINGS.has(key);
+    const text = verbatim ? JSON.stringify(given) : given;
     const source = new EnvSource(variable, text, opts.cwd);
     const syntax = source.syntaxProblems();
     if (syntax.length > 0) {
@@ -116,7 +131,7 @@ function applyEnvOverrides(opts: SourceOptions, settings: Settings, problems: Co
       continue;
     }
     const value = source.doc.contents as Node;
-    applySetting(new ValueReader(source, opts.env, problems), key, value, value, settings);
+    applySetting(new ValueReader(source, opts.env, problems, !verbatim), key, value, value, settings);
   }
 }
 

@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import { parseEnvFile } from './envfile';
+import { MAX_NUMPROCS } from './process-name';
+import { MAX_ENV_FILE_BYTES, readConfigText } from './read-file';
 import { readDependsOn, readHealthcheck } from './health';
 import { shellSplit } from './shellwords';
 import type { ProgramConfig, ProgramLogFile, Settings } from './types';
@@ -126,7 +127,7 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
   const killasgroup = get('killasgroup', (n, p) => r.bool(n, p), stopasgroup);
   if (stopasgroup && !killasgroup) r.fail(values.get('killasgroup'), `${base}.killasgroup`, 'cannot be false when stopasgroup is true (as in Supervisor)');
 
-  const numprocs = get('numprocs', (n, p) => r.int(n, p, 1), 1);
+  const numprocs = get('numprocs', (n, p) => r.int(n, p, 1, MAX_NUMPROCS), 1);
   const given = values.get('process_name');
   // With several processes and no process_name, number them rather than failing.
   const processName = given
@@ -155,7 +156,7 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     if (file !== undefined) {
       const full = path.resolve(r.source.dir, file);
       try {
-        const parsed = parseEnvFile(readFileSync(full, 'utf8'));
+        const parsed = parseEnvFile(readConfigText(full, MAX_ENV_FILE_BYTES));
         for (const e of parsed.errors) r.problems.push({ file: full, line: e.line, col: 1, path: `${base}.env_file`, message: e.message });
         Object.assign(environment, parsed.env);
       } catch (err) {
@@ -195,7 +196,7 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     // Listener pools start first and stop last, as in Supervisor (its pool priority default).
     priority: get('priority', (n, p) => r.int(n, p, -1_000_000, 1_000_000), listener ? -1 : 999),
     numprocs,
-    numprocsStart: get('numprocs_start', (n, p) => r.int(n, p, 0), 0),
+    numprocsStart: get('numprocs_start', (n, p) => r.int(n, p, 0, 2 ** 31 - 1), 0),
     processName,
     redirectStderr: get('redirect_stderr', (n, p) => r.bool(n, p), false),
     disabled: get('disabled', (n, p) => r.bool(n, p), false),

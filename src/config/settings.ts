@@ -28,6 +28,18 @@ function listenAddress(r: ValueReader, n: Node, p: string): Settings['http'] {
   return { host, port };
 }
 
+/**
+ * sun_path holds 108 bytes with the NUL: a longer path was silently truncated by the kernel, so
+ * ringmaster served on another path than the one it chmodded and unlinked (issue #12, 7).
+ */
+export const MAX_SOCKET_PATH_BYTES = 107;
+
+export function socketPathProblem(socketPath: string): string | undefined {
+  const n = Buffer.byteLength(socketPath);
+  if (n > MAX_SOCKET_PATH_BYTES) return `is ${n} bytes long; a unix socket path has at most ${MAX_SOCKET_PATH_BYTES}`;
+  return undefined;
+}
+
 type Apply = (r: ValueReader, node: Node, path: string, s: Settings) => void;
 
 const SETTINGS: Record<string, Apply> = {
@@ -37,7 +49,13 @@ const SETTINGS: Record<string, Apply> = {
   log_timestamps: (r, n, p, s) => set(s, 'logTimestamps', r.bool(n, p)),
   logdir: (r, n, p, s) => set(s, 'logdir', r.text(n, p)),
   log_color: (r, n, p, s) => set(s, 'logColor', r.oneOf(n, p, ['auto', 'always', 'never'] as const)),
-  socket: (r, n, p, s) => set(s, 'socket', r.text(n, p)),
+  socket: (r, n, p, s) => {
+    const text = r.text(n, p);
+    const problem = text === undefined ? undefined : socketPathProblem(text);
+    if (problem) return void r.fail(n, p, problem);
+    if (text === '') return void r.fail(n, p, 'is empty');
+    set(s, 'socket', text);
+  },
   forward_signals: (r, n, p, s) => {
     // Each item is checked at its own place, so a bad name points at itself, not the list.
     if (isScalar(n) && n.value === null) return void (s.forwardSignals = []);
@@ -61,15 +79,25 @@ const SETTINGS: Record<string, Apply> = {
   },
   environment: (r, n, p, s) => set(s, 'environment', r.stringMap(n, p)),
   http: (r, n, p, s) => set(s, 'http', listenAddress(r, n, p)),
-  http_username: (r, n, p, s) => set(s, 'httpUsername', r.text(n, p)),
+  http_username: (r, n, p, s) => set(s, 'httpUsername', nonEmpty(r, n, p, r.text(n, p))),
   http_password: (r, n, p, s) => {
-    const text = r.text(n, p);
+    const text = nonEmpty(r, n, p, r.text(n, p));
     if (text?.startsWith('{SHA}') && !/^\{SHA\}[0-9a-fA-F]{40}$/.test(text)) {
       r.fail(n, p, 'a {SHA} password is {SHA} followed by the 40 hex digits of the SHA-1 of the password');
     }
     set(s, 'httpPassword', text); // set even when bad, so it is not reported as missing too
   },
 };
+
+/**
+ * An empty http_username or http_password (typically `${RINGMASTER_HTTP_PASSWORD}` with the
+ * variable unset) would let `curl -u :` in: refused, so a config never opens the API by accident.
+ * The value is still returned, so the pair is not reported as missing as well.
+ */
+function nonEmpty(r: ValueReader, n: Node, p: string, text: string | undefined): string | undefined {
+  if (text === '') r.fail(n, p, 'is empty (an unset variable?): an empty username or password would let anyone in; set it, or remove both http_username and http_password to serve only /healthz, /readyz and /metrics');
+  return text;
+}
 
 export const SETTINGS_KEYS = Object.keys(SETTINGS);
 

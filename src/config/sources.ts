@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Document, type Node, type Pair } from 'yaml';
 import { looksLikeIni } from './ini/parser';
 import { readIni } from './ini/source';
 import { interpolate } from './interpolate';
+import { MAX_CONFIG_BYTES, readConfigText } from './read-file';
 import type { ConfigProblem } from './types';
 
 /** One parsed YAML source with what is needed to point at a line and column in it. */
@@ -106,9 +107,10 @@ function readPath(target: string, ctx: ReadContext, from?: { source: Source; nod
     seen.add(file);
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readConfigText(file, MAX_CONFIG_BYTES);
     } catch (err) {
-      problems.push({ file, line: 1, col: 1, path: '', message: `cannot read: ${(err as Error).message}` });
+      const message = `cannot read: ${(err as Error).message}`;
+      problems.push(from ? { ...from.source.problem(from.node, 'include', `${file}: ${message}`) } : { file, line: 1, col: 1, path: '', message });
       continue;
     }
     if (looksLikeIni(file, text)) out.push(...readIni(file, text, ctx.env));

@@ -1,3 +1,9 @@
+/**
+ * The longest delay a Node timer can hold: setTimeout turns anything above 2^31-1 ms into 1 ms
+ * (so `stopwaitsecs: 2592000` used to kill at once). Every duration of the config stays at or below.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
 /** Durations: a number is seconds; strings like `500ms`, `2s`, `1m30s`, `1h`, `1.5s`. In ms. */
 export function parseDuration(value: string | number): number | null {
   if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : null;

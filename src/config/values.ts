@@ -3,7 +3,7 @@ import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import { interpolate } from './interpolate';
 import type { Source } from './sources';
 import type { ConfigProblem } from './types';
-import { parseDuration, parseSize } from './units';
+import { MAX_DURATION_MS, parseDuration, parseSize } from './units';
 
 /**
  * Reads typed values out of YAML nodes, interpolating strings, and records a problem (with the
@@ -14,6 +14,8 @@ export class ValueReader {
     readonly source: Source,
     private readonly env: NodeJS.ProcessEnv,
     readonly problems: ConfigProblem[],
+    /** False for a value taken verbatim (a RINGMASTER_PASSWORD-like variable): no `${}`, no `$$`. */
+    private readonly interpolation = true,
   ) {}
 
   fail(node: Node | null | undefined, path: string, message: string): undefined {
@@ -25,7 +27,7 @@ export class ValueReader {
   text(node: Node | null | undefined, path: string, what = 'a string'): string | undefined {
     if (!isScalar(node) || node.value === null || typeof node.value === 'object') return this.fail(node, path, `expected ${what}, got ${describe(node)}`);
     const raw = typeof node.value === 'string' ? node.value : String(node.value);
-    if (typeof node.value !== 'string') return raw;
+    if (typeof node.value !== 'string' || !this.interpolation) return raw;
     const { value, error } = interpolate(raw, this.env);
     if (error) return this.fail(node, path, error);
     return value;
@@ -50,13 +52,20 @@ export class ValueReader {
   }
 
   duration(node: Node, path: string): number | undefined {
+    let ms: number | null;
+    let shown: string;
     if (isScalar(node) && typeof node.value === 'number') {
-      const ms = parseDuration(node.value);
-      return ms ?? this.fail(node, path, `expected a duration (seconds, or like 500ms, 10s, 1m30s), got ${node.value}`);
+      ms = parseDuration(node.value);
+      shown = String(node.value);
+    } else {
+      const t = this.text(node, path, 'a duration');
+      if (t === undefined) return undefined;
+      ms = parseDuration(t);
+      shown = `"${t}"`;
     }
-    const t = this.text(node, path, 'a duration');
-    if (t === undefined) return undefined;
-    return parseDuration(t) ?? this.fail(node, path, `expected a duration (seconds, or like 500ms, 10s, 1m30s), got "${t}"`);
+    if (ms === null) return this.fail(node, path, `expected a duration (seconds, or like 500ms, 10s, 1m30s), got ${shown}`);
+    if (ms > MAX_DURATION_MS) return this.fail(node, path, `${shown} is too long: at most ${MAX_DURATION_MS}ms (24 days 20h31m23.647s), the longest a timer can wait`);
+    return ms;
   }
 
   size(node: Node, path: string): number | undefined {

@@ -2,7 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Settings } from '../config/types';
 import { serve, type ApiDeps } from './json-api';
-import { answerClientError, closeServer, listen, sendJson } from './http-util';
+import type { Socket } from 'node:net';
+import { answerClientError, closeServer, limitConnections, listen, sendJson } from './http-util';
 
 /** Open to anyone who can reach the port: what a kubelet or a Prometheus scraper asks. */
 const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -30,6 +31,15 @@ export function authorized(header: string | undefined, username: string, passwor
   return same(user, username) && same(offered, expected);
 }
 
+/** Connections at once on settings.http (fewer under a low fd limit, see connectionCap). */
+export const MAX_TCP_CONNECTIONS = 64;
+
+/**
+ * Anyone who can reach the port can open a connection: it must send its headers within 10 s
+ * and its whole request within 30 s (Node's defaults are 60 s and 5 min), checked every second.
+ */
+const TCP_TIMEOUTS = { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1000 };
+
 export interface HttpListener {
   address: string | null;
   close(): Promise<void>;
@@ -46,11 +56,14 @@ export async function startHttpListener(settings: Settings, deps: ApiDeps, warn:
   const { httpUsername: username, httpPassword: password } = settings;
   const trustedDeps = { ...deps, trusted: true };
   deps = { ...deps, trusted: false };
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const server = createServer(TCP_TIMEOUTS, (req: IncomingMessage, res: ServerResponse) => {
+    // The request is here: a follower (/logtail, /v1/events) may then stay quiet for long.
+    req.socket.setTimeout(0);
     const path = (req.url ?? '/').split('?')[0];
-    const trusted = username !== undefined && password !== undefined && authorized(req.headers.authorization, username, password);
+    // Empty credentials are refused by the config; should one arrive anyway, it grants nothing.
+    const trusted = !!username && !!password && authorized(req.headers.authorization, username, password);
     if (!OPEN_PATHS.has(path) && !trusted) {
-      if (username === undefined || password === undefined) {
+      if (!username || !password) {
         return sendJson(res, 403, { error: 'the API on settings.http needs settings.http_username and http_password' });
       }
       res.writeHead(401, { 'www-authenticate': 'Basic realm="default"', connection: 'close', 'content-type': 'text/plain' });
@@ -59,6 +72,9 @@ export async function startHttpListener(settings: Settings, deps: ApiDeps, warn:
     serve(req, res, trusted ? trustedDeps : deps);
   });
   server.on('clientError', answerClientError);
+  limitConnections(server, MAX_TCP_CONNECTIONS, warn);
+  // A connection that never sends a request is closed too (headersTimeout starts only with one).
+  server.on('connection', (socket: Socket) => socket.setTimeout(TCP_TIMEOUTS.headersTimeout, () => socket.destroy()));
   const shown = `${addr.host.includes(':') ? `[${addr.host}]` : addr.host || '*'}:${addr.port}`;
   try {
     await listen(server, addr.port, addr.host || undefined);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
@@ -80,4 +81,44 @@ export function closeServer(server: Server): Promise<void> {
 /** After an error answer, a request body that was not read must not be parsed as the next request. */
 export function closeAfter(res: ServerResponse): void {
   res.shouldKeepAlive = false;
+}
+
+/** The soft RLIMIT_NOFILE, from /proc (Node raises it to the hard limit at start); 1024 if unknown. */
+export function openFileLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'latin1'));
+    if (m) return m[1] === 'unlimited' ? Infinity : Number(m[1]);
+  } catch {
+    // no /proc
+  }
+  return 1024;
+}
+
+/**
+ * How many connections one server may hold: `wanted`, but never more than an eighth of the fd
+ * limit, so idle clients cannot take the fds that programs' pipes need. 300 idle connections
+ * under a 256-fd limit used to make a restarting program fail with EMFILE (issue #12, 5).
+ */
+export function connectionCap(wanted: number, fdLimit = openFileLimit()): number {
+  return Math.max(4, Math.min(wanted, Math.floor(fdLimit / 8)));
+}
+
+/**
+ * Cap `server`'s connections (Node closes the ones beyond at once) and say so, at most once a
+ * minute: a client over the cap sees its connection closed; ringmaster's fds stay for programs.
+ */
+export function limitConnections(server: Server, wanted: number, warn: (text: string) => void): number {
+  const cap = connectionCap(wanted);
+  server.maxConnections = cap;
+  let lastWarned = 0;
+  let dropped = 0;
+  server.on('drop', () => {
+    dropped++;
+    const now = Date.now();
+    if (now - lastWarned < 60_000) return;
+    lastWarned = now;
+    warn(`too many connections (limit ${cap}): closed ${dropped} new one(s)`);
+    dropped = 0;
+  });
+  return cap;
 }

@@ -1,6 +1,9 @@
 import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
+/** After a failed write (ENOSPC, EIO…), the file is tried again after this long. */
+export const LOG_RETRY_MS = 2000;
+
 export interface LogFileConfig {
   path: string;
   /** Rotate before the file would pass this size; 0 never rotates. */
@@ -23,6 +26,10 @@ export class LogFile {
   private size = 0;
   private seekable = true;
   private failed = false;
+  /** When a failed file is next tried (on a write at or after it). */
+  private retryAt = 0;
+  /** Bytes not written since the failure, reported when writing works again. */
+  private lost = 0;
 
   constructor(
     readonly config: LogFileConfig,
@@ -32,13 +39,19 @@ export class LogFile {
   }
 
   write(chunk: Buffer): void {
-    if (this.fd < 0) return;
+    if (this.fd < 0) {
+      // One ENOSPC used to turn the file off until SIGUSR2 (issue #12, 21): try it again.
+      if (!this.failed || Date.now() < this.retryAt) return void (this.lost += chunk.length);
+      this.open();
+      if (this.fd < 0) return void (this.lost += chunk.length);
+    }
     let data = chunk;
     if (this.config.stripAnsi && data.includes(0x1b)) data = Buffer.from(data.toString('latin1').replace(ANSI, ''), 'latin1');
     const max = this.config.maxBytes;
     try {
       if (max === 0 || !this.seekable) {
         writeSync(this.fd, data);
+        if (this.failed) this.recovered();
         return;
       }
       let offset = 0;
@@ -49,6 +62,7 @@ export class LogFile {
         this.size += n;
         offset += n;
       }
+      if (this.failed) this.recovered();
     } catch (err) {
       this.fail(err);
     }
@@ -89,6 +103,13 @@ export class LogFile {
     }
   }
 
+  /** A write went through after a failure: say so once, with what was lost meanwhile. */
+  private recovered(): void {
+    this.warn(`log file ${this.config.path}: writing again${this.lost > 0 ? ` (${this.lost} bytes were not written)` : ''}`);
+    this.failed = false;
+    this.lost = 0;
+  }
+
   /** file -> file.1 -> … -> file.N (the oldest dropped), then a fresh file. */
   private rotate(): void {
     this.close();
@@ -112,7 +133,8 @@ export class LogFile {
 
   private fail(err: unknown): void {
     this.close();
-    if (!this.failed) this.warn(`log file ${this.config.path}: ${(err as Error).message}; not writing it`);
+    if (!this.failed) this.warn(`log file ${this.config.path}: ${(err as Error).message}; not writing it, trying again every ${LOG_RETRY_MS / 1000}s`);
     this.failed = true;
+    this.retryAt = Date.now() + LOG_RETRY_MS;
   }
 }

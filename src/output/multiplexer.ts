@@ -36,6 +36,13 @@ function nameWidth(names: readonly string[]): number {
 
 const SYSTEM_NAME = 'ringmaster';
 
+/**
+ * ringmaster's own lines cannot be paused like a program's pipe: while the reader is stalled they
+ * wait here, the newest kept up to this many bytes, the older ones counted and dropped (a
+ * fast-flapping program queued 7.8 MB of them in 62 s, without bound; issue #12, 16).
+ */
+export const HELD_SYSTEM_BYTES = 256 * 1024;
+
 /** One of ringmaster's two streams, and the producers that write to it. */
 class Sink {
   private blocked = false;
@@ -46,10 +53,29 @@ class Sink {
     this.corked = false;
     this.stream.uncork();
   };
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private dropped = 0;
   private readonly onDrain = () => {
     this.blocked = false;
+    this.writeHeld();
+    if (this.blocked) return; // the held lines filled the stream again: producers stay paused
     for (const s of this.sources) s.release();
   };
+
+  /** The held lines (and how many were dropped before them) go to the stream, in order. */
+  private writeHeld(): void {
+    if (this.held.length === 0 && this.dropped === 0) return;
+    const lines = this.held;
+    const dropped = this.dropped;
+    this.held = [];
+    this.heldBytes = 0;
+    this.dropped = 0;
+    if (dropped > 0) this.write(this.dropNotice(dropped));
+    for (const line of lines) this.write(line);
+  }
+  /** The line that says how many of ringmaster's own lines were dropped. */
+  dropNotice: (count: number) => Buffer = (count) => Buffer.from(`${count} lines dropped\n`);
   private readonly onGone = () => {
     if (this.dead) return;
     // Held producers would wait for a 'drain' that never comes and block on their own pipes:
@@ -83,6 +109,20 @@ class Sink {
     this.stream.once('drain', this.onDrain);
   }
 
+  /** One of ringmaster's own lines: written, or held (bounded, newest kept) while the reader is stalled. */
+  writeSystem(buf: Buffer): void {
+    if (this.dead) return;
+    if (!this.blocked) return this.write(buf);
+    this.held.push(buf);
+    this.heldBytes += buf.length;
+    let drop = 0;
+    while (this.heldBytes > HELD_SYSTEM_BYTES && drop < this.held.length - 1) this.heldBytes -= this.held[drop++].length;
+    if (drop > 0) {
+      this.held.splice(0, drop);
+      this.dropped += drop;
+    }
+  }
+
   /** Write out what is corked now (at exit there is no next turn of the event loop). */
   flushNow(): void {
     if (this.corked) this.uncork();
@@ -96,6 +136,7 @@ class Sink {
   flushed(): Promise<void> {
     return new Promise((resolve) => {
       if (this.dead || this.stream.destroyed || this.stream.writableEnded) return resolve();
+      this.writeHeld(); // at the end, ringmaster's last lines are queued behind the rest
       // Writes complete in order: the callback of an empty write comes after all earlier ones.
       this.stream.write('', () => resolve());
       this.flushNow();
@@ -213,7 +254,10 @@ export function createOutput(opts: OutputOptions): Output {
     const name = f.color ? `\x1b[1m${SYSTEM_NAME.padEnd(width)}\x1b[0m` : SYSTEM_NAME.padEnd(width);
     return Buffer.from(`${f.timestamps ? timestamp() + ' ' : ''}${name} | ${text}\n`);
   };
-  const warn = (text: string) => sinks.stdout.write(systemLine(text, 'stdout'));
+  for (const stream of ['stdout', 'stderr'] as const) {
+    sinks[stream].dropNotice = (count) => systemLine(`${count} of ringmaster's own lines were dropped while this output was stalled (the newest were kept)`, stream);
+  }
+  const warn = (text: string) => sinks.stdout.writeSystem(systemLine(text, 'stdout'));
   const flushAtExit = () => {
     sinks.stdout.flushNow();
     sinks.stderr.flushNow();
@@ -280,7 +324,7 @@ export function createOutput(opts: OutputOptions): Output {
     },
 
     system(text, streamName = 'stdout') {
-      sinks[streamName].write(systemLine(text, streamName));
+      sinks[streamName].writeSystem(systemLine(text, streamName));
       mainLog.write(Buffer.from(`${timestamp()} ${text}\n`));
     },
 

@@ -53,3 +53,33 @@ function scanForChildren(zombies: boolean): number[] | null {
 export function pgidOf(pid: number): number {
   return Number(statFields(pid)?.[2] ?? 0);
 }
+
+/** Every live process below `root` (children, their children, …), from one pass over /proc. */
+export function descendantPids(root = process.pid): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const children = new Map<number, number[]>();
+  for (const entry of entries) {
+    const c = entry.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const f = statFields(entry);
+    if (!f || f[0] === 'Z') continue;
+    const ppid = Number(f[1]);
+    const list = children.get(ppid);
+    if (list) list.push(Number(entry));
+    else children.set(ppid, [Number(entry)]);
+  }
+  const out: number[] = [];
+  const todo = [root];
+  while (todo.length > 0) {
+    for (const pid of children.get(todo.pop()!) ?? []) {
+      out.push(pid);
+      todo.push(pid);
+    }
+  }
+  return out;
+}

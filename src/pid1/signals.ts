@@ -13,6 +13,7 @@ import type { Settings } from '../config/types';
  * | TERM INT QUIT                            | shutdown (second one: kill now)    | forwarded, then grace, then SIGKILL  |
  * | HUP                                      | reload (until it exists: forwarded)| forwarded                            |
  * | USR1 USR2 WINCH (`forward_signals`)      | forwarded to every program's group | forwarded                            |
+ * |   (USR2 with log files, by default)      | reopens the log files only         |                                      |
  * | TSTP CONT                                | TSTP ignored; CONT not acted on    | forwarded (tini: Ctrl-Z stops the command, not the init) |
  * | TTIN TTOU                                | ignored                            | ignored, like tini                   |
  * | ABRT TRAP (sent with kill())             | as below                           | forwarded (a kill() from outside is not a crash of ours) |

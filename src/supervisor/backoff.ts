@@ -1,4 +1,5 @@
 import type { BackoffPolicy } from '../config/types';
+import { MAX_DURATION_MS } from '../config/units';
 
 /**
  * Delay before the next start after `streak` consecutive failures (1 = the first): `initial`
@@ -8,5 +9,6 @@ export function backoffDelay(policy: BackoffPolicy, streak: number, random: () =
   const exp = Math.min(Math.max(streak - 1, 0), 30);
   const base = Math.min(policy.initialMs * 2 ** exp, policy.maxMs);
   const jitter = 1 + (random() * 0.4 - 0.2);
-  return Math.round(base * jitter);
+  // +20% of a max near the timer limit would overflow it (and fire after 1 ms): never past it.
+  return Math.min(Math.round(base * jitter), MAX_DURATION_MS);
 }

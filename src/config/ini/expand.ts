@@ -32,6 +32,10 @@ export function expandPercent(text: string, names: Expansions, what: string, kee
         `Available names: ${[...available, 'ENV_<variable>'].join(', ')}`;
       return whole;
     }
+    if (Number(width || 0) > MAX_FORMAT_WIDTH || Number(precision || 0) > MAX_FORMAT_WIDTH) {
+      error = `Format string ${pyRepr(text)} for ${pyRepr(what)}: ${pyRepr(whole)} asks for more than ${MAX_FORMAT_WIDTH} characters`;
+      return whole;
+    }
     const formatted = formatOne(names[name], flags, width, precision, conv);
     if (formatted === undefined) {
       error = `Format string ${pyRepr(text)} for ${pyRepr(what)} is badly formatted: %${conv} format needs a number, got ${pyRepr(String(names[name]))}`;
@@ -40,6 +44,24 @@ export function expandPercent(text: string, names: Expansions, what: string, kee
     return formatted;
   });
   return error ? { value: text, error } : { value };
+}
+
+/**
+ * Python pads `%(program_name)0600000000s` to 600 MB; no option needs more than this, so a larger
+ * width or precision is a problem at its line instead of an out-of-memory crash.
+ */
+export const MAX_FORMAT_WIDTH = 4096;
+
+/** n.toFixed / toExponential / toPrecision stop at 100 digits; Python does not. The values
+ * formatted here are integers, so digits past 100 are zeros. */
+function fixed(n: number, p: number): string {
+  const text = n.toFixed(Math.min(p, 100));
+  return p > 100 ? text + '0'.repeat(p - 100) : text;
+}
+
+function exponential(n: number, p: number): string {
+  const text = n.toExponential(Math.min(p, 100));
+  return p > 100 ? text.replace(/e/, `${'0'.repeat(p - 100)}e`) : text;
 }
 
 function formatOne(value: string | number, flags: string, width: string, precision: string | undefined, conv: string): string | undefined {
@@ -61,7 +83,7 @@ function formatOne(value: string | number, flags: string, width: string, precisi
     if (typeof value !== 'number') return undefined;
     const n = value;
     const p = precision === undefined || precision === '' ? 6 : Number(precision);
-    text = 'eE'.includes(conv) ? n.toExponential(p).replace(/e([+-])(\d)$/, 'e$10$2') : 'fF'.includes(conv) ? n.toFixed(p) : String(Number(n.toPrecision(p || 1)));
+    text = 'eE'.includes(conv) ? exponential(n, p).replace(/e([+-])(\d)$/, 'e$10$2') : 'fF'.includes(conv) ? fixed(n, p) : String(Number(n.toPrecision(Math.min(p || 1, 100))));
     if (conv === conv.toUpperCase()) text = text.toUpperCase();
   } else {
     text = conv === 'r' || conv === 'a' ? (typeof value === 'number' ? String(value) : pyRepr(value)) : String(value);

@@ -2,9 +2,10 @@
 // remember where in which INI file they were written; ./source.ts turns it into the YAML nodes the
 // ordinary validator reads (so a bad value is reported at its INI line), ./yaml.ts into the text
 // `ringmaster convert` prints. Nothing here validates what the ringmaster validator checks anyway.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { MAX_CONFIG_BYTES, readConfigText } from '../read-file';
 import { parseSupervisorEnvironment } from './environment';
 import { expandPercent, type Expansions } from './expand';
 import { parseIni, type IniFile, type IniOption, type IniSection } from './parser';
@@ -216,7 +217,7 @@ function readIncludes(ctx: Ctx, main: IniText, section: IniSection, add: (f: Ini
       if (ctx.mapping.files.some((x) => x.file === f)) continue;
       let text: string;
       try {
-        text = readFileSync(f, 'utf8');
+        text = readConfigText(f, MAX_CONFIG_BYTES);
       } catch (err) {
         error(ctx, optLoc(opt), 'include', `cannot read ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
         continue;
