@@ -55,8 +55,8 @@ describe('ringmaster in Docker: docker logs, stop, kill', { skip }, () => {
     assert.ok(stdout.indexOf('worker got TERM') < stdout.indexOf('web got TERM'));
     // The summary, then the exit line, are the last lines of the container's output.
     assert.deepEqual(own.slice(-3), [
-      'web: STOPPED, exit code 0 (exit status 0), 0 restarts',
-      'worker: STOPPED, exit code 0 (exit status 0), 0 restarts',
+      'web: STOPPED, exit code 0 (exit status 0), stopped by shutdown, 0 restarts',
+      'worker: STOPPED, exit code 0 (exit status 0), stopped by shutdown, 0 restarts',
       'exiting with code 0',
     ]);
     console.log(`# docker stop of 2 programs: ${stop.ms} ms`);
@@ -82,7 +82,7 @@ programs:
     assert.equal(stop.code, 0, stop.stderr);
     assert.equal(await inspect(name, '{{.State.ExitCode}}'), '0');
     const own = linesOf((await logs(name)).stdout, 'ringmaster');
-    assert.match(own.at(-2) ?? '', /^stubborn: STOPPED, exit code 137 \(terminated by SIGKILL\)/);
+    assert.match(own.at(-2) ?? '', /^stubborn: STOPPED, exit code 137 \(killed by SIGKILL after stopwaitsecs \d+s\), stopped by shutdown/);
     assert.equal(own.at(-1), 'exiting with code 0');
     console.log(`# docker stop -t ${grace} with a TERM-ignoring program (stopwaitsecs ${stopwaitsecs}): ${stop.ms} ms`);
   });
