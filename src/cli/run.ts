@@ -91,8 +91,8 @@ export async function run(file: string | undefined): Promise<number> {
     readConfig,
     reload,
   };
-  // A socket that could not be made is a warning: stderr (SPEC §3).
-  const control = await startControlServer(settings.socket, apiDeps, (text) => output.system(text, 'stderr'));
+  // No socket at all is a warning: stderr (SPEC §3); one in the temp dir instead is information.
+  const control = await startControlServer(settings.socket, apiDeps, (text) => output.system(text, 'stderr'), log);
   const http = await startHttpListener(settings, apiDeps, log);
   if (http.address) log(`listening on http://${http.address}${settings.httpUsername ? '' : ' (probes and /metrics only: no http_username)'}`);
   if (control.socketPath) serverUrl = `unix://${control.socketPath}`;

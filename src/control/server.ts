@@ -29,7 +29,12 @@ export interface ControlServer {
  * directory) is not writable, the temp dir; where neither works, a warning and no socket — a
  * container never fails to start for want of its control socket.
  */
-export async function startControlServer(configured: string, deps: ApiDeps, warn: (text: string) => void): Promise<ControlServer> {
+export async function startControlServer(
+  configured: string,
+  deps: ApiDeps,
+  warn: (text: string) => void,
+  info: (text: string) => void = warn,
+): Promise<ControlServer> {
   const server = createServer((req, res) => serve(req, res, deps));
   server.on('clientError', answerClientError);
   const candidates = [configured, path.join(tmpdir(), path.basename(configured))];
@@ -46,7 +51,8 @@ export async function startControlServer(configured: string, deps: ApiDeps, warn
       }
       await listen(server, candidate);
       chmodSync(candidate, 0o700);
-      if (failed.length > 0) warn(`control socket at ${candidate} (${failed.join('; ')})`);
+      // The fallback is the documented place, not a failure: an information line.
+      if (failed.length > 0) info(`control socket at ${candidate} (${failed.join('; ')})`);
       return {
         socketPath: candidate,
         close: () => {

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import {
-  ENV, IMAGE, ROOT, buildImage, configFile, containerName, docker, dockerOk, exec, inspect, linesOf, logs,
+  ENV, IMAGE, ROOT, buildImage, configFile, docker, dockerOk, exec, inspect, linesOf, logs,
   releaseEngine, removeContainers, runDetached, skip, waitFor, waitLog,
 } from './support';
 
