@@ -196,7 +196,7 @@ describe('compose-examples/ in Docker', { skip }, () => {
 
       // The sidecar: ringmaster in single-command mode with its args, on the same volume.
       const sidecar = await runDetached('k8s-sidecar', ['-v', `${volume}:/var/log/app`, image, ...k8s.sidecar.args]);
-      await waitFor('the sidecar to tail', async () => ((await docker(['top', sidecar])).stdout.includes('tail -F') ? true : undefined));
+      await waitFor('the sidecar to tail', async () => (/^\s*\d+\s+tail -F /m.test((await docker(['top', sidecar, '-o', 'pid,args'])).stdout) ? true : undefined));
       await dockerOk(['exec', name, 'sh', '-c', 'echo hello from web >> /var/log/app/web.log']);
       await waitLog(sidecar, /^hello from web$/m);
 
