@@ -146,7 +146,7 @@ make_node() {
   cp /etc/ssl/certs/ca-certificates.crt "$ctx/root/etc/ssl/certs/host-ca-certificates.crt"
   cat >"$ctx/Dockerfile" <<EOF
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev make python3 ca-certificates \\
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev ca-certificates \\
  && rm -rf /var/lib/apt/lists/*
 COPY root/ /
 ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/host-ca-certificates.crt

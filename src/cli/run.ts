@@ -101,8 +101,8 @@ export async function run(file: string | undefined): Promise<number> {
     output.flushSync();
   }, log);
 
-  // A socket that could not be made is a warning: stderr (SPEC §3).
-  const control = await startControlServer(settings.socket, { api, log }, (text) => log(text, 'stderr'));
+  // No socket at all is a warning: stderr (SPEC §3); one in the temp dir instead is information.
+  const control = await startControlServer(settings.socket, { api, log }, (text) => log(text, 'stderr'), log);
   const http = await startHttpListener(settings, { api, log }, log);
   if (http.address) log(`listening on http://${http.address}${settings.httpUsername ? '' : ' (probes and /metrics only: no http_username)'}`);
   if (control.socketPath) serverUrl = `unix://${control.socketPath}`;

@@ -106,8 +106,8 @@ export async function startControlServer(configured: string, deps: ApiDeps, warn
       }
       await listenPrivately(server, candidate);
       chmodSync(candidate, 0o700);
-      if (failed.length > 0) warn(`control socket at ${candidate} (${failed.join('; ')})`);
-      else if (candidate !== configured) info(`control socket at ${candidate} (${configured} could not be used)`);
+      // A socket in the temp dir (the documented fallback) is information; no socket at all warns.
+      if (candidate !== configured || failed.length > 0) info(`control socket at ${candidate} (${failed.join('; ') || `${configured} could not be used`})`);
       return {
         socketPath: candidate,
         close: () => {

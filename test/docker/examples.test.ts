@@ -17,11 +17,13 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import {
-  ENV, IMAGE, ROOT, buildImage, configFile, containerName, docker, dockerOk, exec, inspect, linesOf, logs,
+  ENV, IMAGE, ROOT, buildImage, configFile, docker, dockerOk, exec, inspect, linesOf, logs,
   releaseEngine, removeContainers, runDetached, skip, waitFor, waitLog,
 } from './support';
 
 const EXAMPLES = path.join(ROOT, 'compose-examples');
+/** The examples' images keep these names between runs (rebuilt each run, their layers cached). */
+const COMPOSE_IMAGE = 'rmtest-example-compose';
 
 /** Seconds of a duration as compose and ringmaster write it ("40s", "1m30s", 25). */
 function seconds(v: string | number): number {
@@ -104,6 +106,8 @@ describe('compose-examples/ in Docker', { skip }, () => {
     delete app.ports;
     app.network_mode = 'none';
     app.build = { context: dir, network: 'host' };
+    // A stable name, kept: the next run's build reuses its apt-get layer (the Kubernetes test too).
+    app.image = COMPOSE_IMAGE;
     const tmp = mkdtempSync(path.join(tmpdir(), 'rm-compose-'));
     const composeFile = path.join(tmp, 'docker-compose.yml');
     writeFileSync(composeFile, stringify(file));
@@ -131,7 +135,7 @@ describe('compose-examples/ in Docker', { skip }, () => {
       assert.equal(await inspect(id, '{{.State.ExitCode}}'), '0');
       assert.equal(await Promise.race([upEnded, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000))]), 0, out);
       for (const p of ['migrate', 'web', 'worker']) assert.match(out, new RegExp(`\\| ringmaster +\\| ${p}: (STOPPED|EXITED), `));
-      const down = await exec(compose('down', '--rmi', 'local'), { cwd: dir, timeoutMs: 120_000 });
+      const down = await exec(compose('down'), { cwd: dir, timeoutMs: 120_000 });
       assert.equal(down.code, 0, down.stderr);
     } finally {
       try {
@@ -139,12 +143,12 @@ describe('compose-examples/ in Docker', { skip }, () => {
       } catch {
         // ended
       }
-      await exec(compose('down', '--rmi', 'local'), { cwd: dir, timeoutMs: 120_000 });
+      await exec(compose('down'), { cwd: dir, timeoutMs: 120_000 });
     }
   });
 
   it('nginx-app: built from its Dockerfile, nginx proxies to the app; docker stop (nginx gets QUIT) exits 0', async () => {
-    const image = `rmtest-nginx-app-${process.pid}`;
+    const image = 'rmtest-example-nginx-app';
     await dockerOk(['build', '--network=host', '--build-arg', `RINGMASTER_IMAGE=${IMAGE}`, '-t', image, path.join(EXAMPLES, 'nginx-app')], { timeoutMs: 10 * 60_000 });
     try {
       const name = await runDetached('nginx-app', [image]);
@@ -161,14 +165,14 @@ describe('compose-examples/ in Docker', { skip }, () => {
       assert.match(own.find((l) => l.startsWith('nginx: ')) ?? '', /^nginx: STOPPED, exit code 0/);
     } finally {
       await removeContainers();
-      await docker(['rmi', image]);
     }
   });
 
   it('kubernetes: the ConfigMap\'s config with the Deployment\'s env in the example image; /readyz and /healthz answer as the probes expect; the sidecar tails the shared volume; stops exit cleanly within the grace', async () => {
     const k8s = kubernetes();
-    const image = `rmtest-k8s-app-${process.pid}`;
-    await dockerOk(['build', '--network=host', '--build-arg', `RINGMASTER_IMAGE=${IMAGE}`, '-t', image, path.join(EXAMPLES, 'compose')], { timeoutMs: 10 * 60_000 });
+    // The example's image (compose-examples/compose/Dockerfile), as the manifest says.
+    const image = COMPOSE_IMAGE;
+    await dockerOk(['build', '--network=host', '-t', image, path.join(EXAMPLES, 'compose')], { timeoutMs: 10 * 60_000 });
     const volume = `rmtest-${process.pid}-k8s-logs`;
     try {
       await dockerOk(['volume', 'create', volume]);
@@ -192,7 +196,7 @@ describe('compose-examples/ in Docker', { skip }, () => {
 
       // The sidecar: ringmaster in single-command mode with its args, on the same volume.
       const sidecar = await runDetached('k8s-sidecar', ['-v', `${volume}:/var/log/app`, image, ...k8s.sidecar.args]);
-      await waitFor('the sidecar to tail', async () => ((await docker(['top', sidecar])).stdout.includes('tail -F') ? true : undefined));
+      await waitFor('the sidecar to tail', async () => (/^\s*\d+\s+tail -F /m.test((await docker(['top', sidecar, '-o', 'pid,args'])).stdout) ? true : undefined));
       await dockerOk(['exec', name, 'sh', '-c', 'echo hello from web >> /var/log/app/web.log']);
       await waitLog(sidecar, /^hello from web$/m);
 
@@ -206,7 +210,6 @@ describe('compose-examples/ in Docker', { skip }, () => {
     } finally {
       await removeContainers();
       await docker(['volume', 'rm', volume]);
-      await docker(['rmi', image]);
     }
   });
 });
