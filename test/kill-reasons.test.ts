@@ -11,7 +11,8 @@ import { httpUnix } from './support/http';
 import { NO_UNSHARE, Ringmaster, alive, canUnshare, eventually, sleep, tempDir, writeConfig } from './support/ringmaster';
 import { value } from './support/xmlrpc';
 
-const IGNORE_TERM = `["sh", "-c", "trap '' TERM; while :; do sleep 1; done"]`;
+// It says `ready` once its trap is set (a TERM before that would kill it on a busy machine).
+const IGNORE_TERM = `["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 1; done"]`;
 
 /** GET /v1/events: every JSON line, as it comes. */
 function events(socket: string): { lines: Array<Record<string, unknown>>; close(): void; ready: Promise<void> } {
@@ -54,7 +55,7 @@ programs:
 `, dir)] });
     try {
       await eventually(() => existsSync(socket), 10_000, 'the control socket');
-      await rm.waitFor(/stubborn entered RUNNING/);
+      await rm.waitFor(/^stubborn +\| ready$/m);
       const stream = events(socket);
       await stream.ready;
       assert.deepEqual(await ctl(socket, 'stop', 'stubborn'), { code: 0, out: 'stubborn: stopped\n' });
@@ -93,7 +94,7 @@ programs:
   stubborn: {command: ${IGNORE_TERM}, startsecs: 0, stopwaitsecs: 60}
 `, dir)] });
       try {
-        await rm.waitFor(/stubborn entered RUNNING/);
+        await rm.waitFor(/^stubborn +\| ready$/m);
         await rm.signal('SIGTERM');
         await rm.waitFor(/stopping stubborn/);
         if (how === 'second signal') await rm.signal('SIGINT');
@@ -142,6 +143,7 @@ programs:
 `, dir)] });
     try {
       const [, pid] = await rm.waitFor(/stubborn entered RUNNING \(pid (\d+)\)/);
+      await rm.waitFor(/^stubborn +\| ready$/m);
       // Not PID 1 and no listener of ours on SIGALRM: a fatal signal, which the failsafe sees.
       await rm.signal('SIGALRM');
       const exit = await rm.wait();

@@ -166,10 +166,10 @@ describe('shutdown (SPEC §4)', () => {
     const dir = tempDir();
     const log = path.join(dir, 'order');
     const prog = (name: string, prio: number) =>
-      `  ${name}: {command: ["sh", "-c", "trap 'sleep 0.3; echo ${name} >> ${log}; exit 0' TERM; while :; do sleep 0.05; done"], priority: ${prio}, startsecs: 0}`;
+      `  ${name}: {command: ["sh", "-c", "trap 'sleep 0.3; echo ${name} >> ${log}; exit 0' TERM; echo ready; while :; do sleep 0.05; done"], priority: ${prio}, startsecs: 0}`;
     const rm = run(`programs:\n${prog('first', 1)}\n${prog('second', 2)}\n${prog('third', 3)}\n`);
-    await rm.waitFor(/third entered RUNNING/);
-    await rm.waitFor(/first entered RUNNING/);
+    // Each says `ready` once its trap is set: a TERM before that would kill it (a race on a busy machine).
+    for (const name of ['first', 'second', 'third']) await rm.waitFor(new RegExp(`^${name} +\\| ready$`, 'm'));
     await rm.signal('SIGTERM');
     const exit = await rm.wait();
     assert.equal(exit.code, 0);
@@ -179,9 +179,9 @@ describe('shutdown (SPEC §4)', () => {
   it('a program that ignores TERM is SIGKILLed after stopwaitsecs', async () => {
     const rm = run(`
 programs:
-  stubborn: {command: ["sh", "-c", "trap '' TERM; while :; do sleep 0.05; done"], stopwaitsecs: 0.5, startsecs: 0}
+  stubborn: {command: ["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done"], stopwaitsecs: 0.5, startsecs: 0}
 `);
-    await rm.waitFor(/stubborn entered RUNNING/);
+    await rm.waitFor(/^stubborn +\| ready$/m);
     const t0 = Date.now();
     await rm.signal('SIGTERM');
     const exit = await rm.wait();
@@ -240,9 +240,9 @@ programs:
     const rm = run(`
 settings: {shutdown_timeout: 0.5s}
 programs:
-  stubborn: {command: ["sh", "-c", "trap '' TERM; while :; do sleep 0.05; done"], stopwaitsecs: 60, startsecs: 0}
+  stubborn: {command: ["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done"], stopwaitsecs: 60, startsecs: 0}
 `);
-    await rm.waitFor(/stubborn entered RUNNING/);
+    await rm.waitFor(/^stubborn +\| ready$/m);
     const t0 = Date.now();
     await rm.signal('SIGTERM');
     assert.equal((await rm.wait(5000)).code, 0);

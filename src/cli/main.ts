@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import pkg from '../../package.json';
+import { holdEarlySignals, replayEarlySignals } from '../pid1/signals';
 import { check } from './check';
 import { convert } from './convert';
 import { ctl, healthcheck } from './ctl';
@@ -29,12 +30,18 @@ const VERB_HELP: Record<string, string> = {
   check: 'Usage: ringmaster check [-c FILE]\n\nValidate the config without starting anything. Prints every problem as\nFILE:LINE:COL: key: message and exits 2, or exits 0 when the config is good.\n',
 };
 
+// Before anything else: a shutdown signal while the config is read is kept, not lost (PID 1).
+const releaseEarlySignals = holdEarlySignals();
+
 async function main(argv: string[]): Promise<number> {
   const dashes = argv.indexOf('--');
-  if (dashes >= 0) return single(argv.slice(0, dashes), argv.slice(dashes + 1));
-  // ctl has flags of its own: hand it everything after the verb.
-  if (argv[0] === 'ctl') return ctl(argv.slice(1), undefined);
-  if ((argv[0] === '-c' || argv[0] === '--config') && argv[2] === 'ctl') return ctl(argv.slice(3), argv[1]);
+  if (dashes >= 0) return single(argv.slice(0, dashes), argv.slice(dashes + 1), releaseEarlySignals);
+  // ctl has flags of its own: hand it everything after the verb (and signals their default meaning).
+  const ctlAt = argv[0] === 'ctl' ? 0 : (argv[0] === '-c' || argv[0] === '--config') && argv[2] === 'ctl' ? 2 : -1;
+  if (ctlAt >= 0) {
+    replayEarlySignals(releaseEarlySignals);
+    return ctl(argv.slice(ctlAt + 1), ctlAt === 2 ? argv[1] : undefined);
+  }
   let parsed;
   try {
     parsed = parseArgs({
@@ -53,6 +60,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   const verb = positionals[0] ?? 'run';
+  // Only `run` handles them itself; every other verb gets a held signal's default meaning back.
+  if (verb !== 'run' || values.help || values.version) replayEarlySignals(releaseEarlySignals);
   if (values.version) {
     process.stdout.write(`ringmaster ${pkg.version}\n`);
     return 0;
@@ -74,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (verb) {
     case 'run':
-      return run(values.config);
+      return run(values.config, releaseEarlySignals);
     case 'check':
       return check(values.config);
     case 'healthcheck':

@@ -14,7 +14,7 @@ import { emergencyStop } from '../pid1/emergency';
 import { installFailsafe } from '../pid1/failsafe';
 import { killLeftoverChildren } from '../pid1/leftovers';
 import { Reaper } from '../pid1/reaper';
-import { installSignalHandlers } from '../pid1/signals';
+import { installSignalHandlers, replayEarlySignals } from '../pid1/signals';
 import { LocalSupervisorApi } from '../supervisor/local-api';
 import { Supervisor } from '../supervisor/supervisor';
 import type { StreamName } from '../types';
@@ -44,10 +44,13 @@ function makeOutput(config: Config): Output {
 }
 
 /** `ringmaster run`: supervise the config's programs until the exit policy or a signal ends it. */
-export async function run(file: string | undefined): Promise<number> {
+export async function run(file: string | undefined, releaseEarlySignals: () => NodeJS.Signals[] = () => []): Promise<number> {
   const cwd = process.cwd();
   const config = loadOrReport(file);
-  if (!config) return 2;
+  if (!config) {
+    releaseEarlySignals();
+    return 2;
+  }
   const { settings } = config;
 
   const bus = new Bus();
@@ -92,6 +95,8 @@ export async function run(file: string | undefined): Promise<number> {
     // The one reload path (SIGHUP, ctl reload, XML-RPC restart): a bad config is reported and changes nothing.
     reload: () => void api.reload().catch(() => {}),
   });
+  // A TERM that came while the config was read is acted on now (a `docker stop` at once).
+  replayEarlySignals(releaseEarlySignals);
   // SIGUSR2 also reopens the log files (after an external logrotate), as in Supervisor.
   const reopenLogs = () => output.reopenLogs();
   process.on('SIGUSR2', reopenLogs);

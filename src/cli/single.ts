@@ -232,7 +232,7 @@ class SingleCommand {
 }
 
 /** Run `command` under `optionArgs` (everything before `--`); resolves with the exit code. */
-export async function single(optionArgs: string[], command: string[]): Promise<number> {
+export async function single(optionArgs: string[], command: string[], releaseEarlySignals: () => NodeJS.Signals[] = () => []): Promise<number> {
   const opts = parseSingleOptions(optionArgs, process.env);
   if (typeof opts === 'string') {
     process.stderr.write(`ringmaster: ${opts}\n\n${SINGLE_HELP}`);
@@ -261,6 +261,8 @@ export async function single(optionArgs: string[], command: string[]): Promise<n
   const callerCwd = process.cwd();
   process.chdir('/');
   const failed = cmd.start(callerCwd);
+  // A signal that came before the listeners above goes to the command now that it runs.
+  for (const sig of releaseEarlySignals()) if (failed === null) cmd.onSignal(sig);
   // With stdio inherited nothing else holds the event loop: signal listeners and the reaper's
   // sweep are unref'd, and the exit comes by SIGCHLD. This idle timer keeps ringmaster waiting.
   const keepAlive = setInterval(() => {}, 2 ** 30);

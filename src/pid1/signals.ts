@@ -145,3 +145,28 @@ export function listenToEverySignal(handler: (sig: NodeJS.Signals) => void): () 
   listeners.coverAliases();
   return () => listeners.removeAll();
 }
+
+/**
+ * From ringmaster's first line until its own handlers exist (the config is read meanwhile), a
+ * TERM, INT, QUIT or HUP would be lost: as PID 1 the kernel drops a signal that has no handler,
+ * so a `docker stop` right after `docker run` waited for docker's SIGKILL. These listeners keep
+ * them; the returned function removes the listeners and gives what came, to be raised again once
+ * the real handlers are in (replayEarlySignals).
+ */
+export function holdEarlySignals(): () => NodeJS.Signals[] {
+  const held: NodeJS.Signals[] = [];
+  const listeners = (['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP'] as NodeJS.Signals[]).map((sig) => {
+    const keep = () => void held.push(sig);
+    process.on(sig, keep);
+    return [sig, keep] as const;
+  });
+  return () => {
+    for (const [sig, keep] of listeners) process.off(sig, keep);
+    return held.splice(0);
+  };
+}
+
+/** Raise the held signals again, now that someone handles them (or, for other verbs, their default). */
+export function replayEarlySignals(release: () => NodeJS.Signals[]): void {
+  for (const sig of release()) process.kill(process.pid, sig);
+}
