@@ -123,11 +123,12 @@ describe('log files and tail', () => {
     assert.equal(readFileSync(file, 'utf8'), 'after\n');
   });
 
-  it('programs\' output goes to their log files (AUTO in logdir) and SIGUSR2 reopens them', async () => {
+  // forward_signals lists USR2: with log files it is otherwise not forwarded (issue #12, 21).
+  it('programs\' output goes to their log files (AUTO in logdir) and SIGUSR2 reopens them (and is forwarded when listed)', async () => {
     const dir = tempDir();
     const logdir = path.join(dir, 'logs');
     const cfg = writeConfig(`
-settings: {logdir: ${logdir}}
+settings: {logdir: ${logdir}, forward_signals: [USR2]}
 programs:
   app:
     command: ["sh", "-c", "echo one; trap 'echo two' USR2; while :; do sleep 0.05; done"]
