@@ -132,6 +132,20 @@ describe('#13 check expands process names exactly as run does', () => {
   }
 });
 
+describe('#13 in a supervisord.conf too (found by the config fuzzer)', () => {
+  it('numprocs=2^53 (and numprocs_start near 2^53) is refused at its line at once, not expanded process by process', () => {
+    const d = tempDir();
+    const conf = path.join(d, 'supervisord.conf');
+    writeFileSync(conf, '[program:x]\ncommand=sleep 1\nnumprocs=9007199254740993\n\n[program:y]\ncommand=sleep 1\nprocess_name=%(program_name)s_%(process_num)d\nnumprocs=2\nnumprocs_start=9007199254740992\n');
+    for (const args of [['check', '-c', conf], ['convert', conf]]) {
+      const r = cli(args);
+      assert.equal(r.status, 2, `${args[0]}: ${r.status} ${r.signal} ${r.err}`);
+      assert.match(r.err, /supervisord.conf:3:\d+: programs.x.numprocs: expected an integer from 1 to 1000/);
+      assert.match(r.err, /supervisord.conf:9:\d+: programs.y.numprocs_start: expected an integer from 0 to 2147483647/);
+    }
+  });
+});
+
 describe('#14 INI format specs that Python accepts', () => {
   it('%(process_num).200f, .101e and .150g expand as Python does; a 600000000 width is a problem at FILE:LINE:COL', () => {
     const d = tempDir();
