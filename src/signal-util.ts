@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 
-// Small signal helpers shared by config, supervisor, pid1 and control.
+// Signal names and kill(2), shared by config, supervisor, pid1 and control: one parseSignal.
 
 /** `SIGTERM`, `TERM`, `term` or `15` → `SIGTERM`; undefined when it is no signal Node knows. */
 export function parseSignal(text: string): NodeJS.Signals | undefined {
@@ -10,7 +10,19 @@ export function parseSignal(text: string): NodeJS.Signals | undefined {
     return (Object.keys(constants.signals) as NodeJS.Signals[]).find((s) => constants.signals[s] === n);
   }
   const name = (t.startsWith('SIG') ? t : `SIG${t}`) as NodeJS.Signals;
-  return name in constants.signals ? name : undefined;
+  return Object.hasOwn(constants.signals, name) ? name : undefined;
+}
+
+const SIGNAL_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(constants.signals).map(([name, num]) => [num, name]),
+);
+
+export function signalName(num: number): string {
+  return SIGNAL_NAMES[num] ?? `signal ${num}`;
+}
+
+export function signalNumber(name: NodeJS.Signals): number {
+  return constants.signals[name];
 }
 
 /** kill(2) that reports instead of throwing: false when the target is gone (ESRCH) or denied. */

@@ -62,7 +62,8 @@ programs:
     assert.deepEqual(await ctl(socket, 'start', 'manual'), { code: 0, out: 'manual: started\n' });
     assert.deepEqual(await ctl(socket, 'start', 'web'), { code: 1, out: 'web: ERROR (already started)\n' });
     assert.deepEqual(await ctl(socket, 'start', 'nosuch'), { code: 1, out: 'nosuch: ERROR (no such process)\n' });
-    assert.match((await ctl(socket, 'start', 'missing')).out, /missing: ERROR \(spawn error: can't find command '\/no\/such\/thing'\)/);
+    // Issue #11: a missing command is NO_FILE before anything is spawned, on every interface.
+    assert.match((await ctl(socket, 'start', 'missing')).out, /missing: ERROR \(no such file: can't find command '\/no\/such\/thing'\)/);
     const stopped = await ctl(socket, 'stop', 'worker:*');
     assert.equal(stopped.out, 'worker:worker_00: stopped\nworker:worker_01: stopped\n');
     assert.equal((await ctl(socket, 'stop', 'worker:worker_00')).out, 'worker:worker_00: ERROR (not running)\n');
@@ -134,8 +135,10 @@ programs:
     try {
       await ctl(socket, 'restart', 'manual');
       const until = Date.now() + 10_000;
-      while (lines.filter((l) => l.name === 'manual').length < 4 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-      const manual = lines.filter((l) => l.name === 'manual').map((l) => `${l.from}>${l.to}`);
+      // Issue #11: the stream opens with one snapshot line per process; the changes follow.
+      const changes = () => lines.filter((l) => l.name === 'manual' && !l.snapshot);
+      while (changes().length < 4 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      const manual = changes().map((l) => `${l.from}>${l.to}`);
       assert.deepEqual(manual, ['RUNNING>STOPPING', 'STOPPING>STOPPED', 'STOPPED>STARTING', 'STARTING>RUNNING']);
       const running = lines.find((l) => l.name === 'manual' && l.to === 'RUNNING')!;
       assert.equal(running.group, 'manual');

@@ -1,39 +1,12 @@
 // Issue #5: Supervisor's XML-RPC API at /RPC2, driven by Python's xmlrpc.client: the methods
 // supervisorctl does not use, the shapes of what they return, and every fault code.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ROOT, Ringmaster, alive, eventually, sleep, tempDir } from './support/ringmaster';
-
-type Result = { value?: unknown; fault?: number; string?: string; http?: number };
-
-const RPC_PY = path.join(ROOT, 'test', 'support', 'rpc.py');
-
-/** Run calls in order through Python's xmlrpc.client; one result (value or fault) per call. */
-function rpc(socket: string, ...calls: Array<[string, unknown[]?]>): Result[] {
-  const r = spawnSync('python3', [RPC_PY, socket], { input: JSON.stringify(calls.map(([m, p]) => [m, p ?? []])), encoding: 'utf8', timeout: 60_000 });
-  assert.equal(r.status, 0, `rpc.py failed: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
-
-function one(socket: string, method: string, ...params: unknown[]): Result {
-  return rpc(socket, [method, params])[0];
-}
-
-function value(socket: string, method: string, ...params: unknown[]): unknown {
-  const r = one(socket, method, ...params);
-  assert.equal(r.fault, undefined, `${method}(${JSON.stringify(params)}) faulted: ${r.string}`);
-  return r.value;
-}
-
-function fault(socket: string, code: number, text: RegExp, method: string, ...params: unknown[]): void {
-  const r = one(socket, method, ...params);
-  assert.equal(r.fault, code, `${method}(${JSON.stringify(params)}): expected fault ${code}, got ${JSON.stringify(r)}`);
-  assert.match(r.string!, text);
-}
+import { Ringmaster, alive, eventually, sleep, tempDir } from './support/ringmaster';
+import { fault, one, rpc, value } from './support/xmlrpc';
 
 /** A raw HTTP request on the socket, for what a well-behaved client never sends. */
 function raw(socket: string, method: string, urlPath: string, body?: string | Buffer): Promise<{ status: number; body: string }> {

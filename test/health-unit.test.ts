@@ -6,8 +6,8 @@ import { DEFAULT_SETTINGS } from '../src/config/settings';
 import type { Config, HealthCheckConfig, ProgramConfig } from '../src/config/types';
 import { HealthMonitor, type HealthStatus } from '../src/health/monitor';
 import { stopLevels } from '../src/supervisor/dependencies';
-import type { ExitStatus } from '../src/supervisor/exit-status';
-import { SupervisedProcess } from '../src/supervisor/process';
+import type { ExitStatus } from '../src/exit-status';
+import { Bus } from '../src/bus';
 import { Supervisor } from '../src/supervisor/supervisor';
 import { program } from './support/program';
 
@@ -19,10 +19,9 @@ function exec(overrides: Partial<HealthCheckConfig> = {}): HealthCheckConfig {
   return { probe: { kind: 'exec', argv: ['check'], text: 'check' }, intervalMs: 20, timeoutMs: 1000, retries: 3, startPeriodMs: 0, liveness: false, source: { file: 't', line: 1, col: 1 }, ...overrides };
 }
 
-/** A process (never spawned: the monitor only reads its spec) and a monitor whose checks answer `pass()`. */
+/** A process's spec (never spawned: the monitor only reads it) and a monitor whose checks answer `pass()`. */
 function monitored(hc: HealthCheckConfig, pass: (n: number) => boolean) {
-  const spec = { program: program({ name: 'p', healthcheck: hc }), name: 'p', group: 'p', namespec: 'p', processNum: 0 };
-  const p = new SupervisedProcess(spec, { spawn: () => assert.fail(), log: () => {}, onTransition: () => {}, onEnded: () => {}, mayRestart: () => true });
+  const p = { program: program({ name: 'p', healthcheck: hc }), name: 'p', group: 'p', namespec: 'p', processNum: 0 };
   let n = 0;
   const monitor = new HealthMonitor({
     spawnCheck: () => ({ pid: nextPid++, exited: Promise.resolve({ code: pass(++n) ? 0 : 1, signal: null }) }),
@@ -90,14 +89,20 @@ function supervisorOf(programs: ProgramConfig[], checks: (name: string) => boole
   const exits = new Map<string, (s: ExitStatus) => void>();
   const spawned: string[] = [];
   const config: Config = { settings: { ...DEFAULT_SETTINGS, exitPolicy: 'critical' }, programs, groups: [], files: [] };
-  const sup = new Supervisor(config, {
+  const bus = new Bus();
+  const health = new HealthMonitor({
+    spawnCheck: (spec) => ({ pid: nextPid++, exited: Promise.resolve({ code: checks(spec.name) ? 0 : 1, signal: null }) }),
+  });
+  health.follow(bus);
+  const sup = Object.assign(new Supervisor(config, {
+    bus,
     launch: (spec) => {
       spawned.push(spec.name);
       return { pid: nextPid++, exited: new Promise<ExitStatus>((r) => exits.set(spec.name, r)) };
     },
     log: () => {},
-    spawnCheck: (spec) => ({ pid: nextPid++, exited: Promise.resolve({ code: checks(spec.name) ? 0 : 1, signal: null }) }),
-  });
+    healthOf: (spec) => health.state(spec),
+  }), { health });
   const exit = (name: string, code: number) => exits.get(name)!({ code, signal: null });
   const proc = (name: string) => sup.processes.find((p) => p.name === name)!;
   return { sup, spawned, exit, proc };

@@ -8,8 +8,11 @@ import { after, before, describe, it } from 'node:test';
 import { NO_UNSHARE, Ringmaster, alive, canUnshare, childrenOf, eventually, sleep, writeConfig } from './support/ringmaster';
 import { Rootfs, namespacePids, procState, rootfsSkipReason, zombiesInNamespace } from './support/rootfs';
 
-/** 10 shells each start 100 `sleep 2` in the background and exit: 1000 orphans for PID 1. */
-const THOUSAND_ORPHANS = 'for i in $(seq 10); do sh -c \'for j in $(seq 100); do sleep 2 & done\'; done; echo spawned; sleep 30';
+/**
+ * 10 shells each start 100 `sleep 6` in the background and exit: 1000 orphans for PID 1 (6 s: on
+ * a loaded machine spawning them all takes seconds, and they must still run when counted).
+ */
+const THOUSAND_ORPHANS = 'for i in $(seq 10); do sh -c \'for j in $(seq 100); do sleep 6 & done\'; done; echo spawned; sleep 30';
 
 /** After the orphans were spawned: wait until all of them ended, then count the zombies left. */
 async function orphansEndWithoutZombies(rm: Ringmaster): Promise<void> {
@@ -19,7 +22,7 @@ async function orphansEndWithoutZombies(rm: Ringmaster): Promise<void> {
   const first = namespacePids(pid).length;
   assert.ok(first > 500, `expected the orphans to be running, saw ${first} processes`);
   // Left: ringmaster, the command's shell and its `sleep 30`.
-  await eventually(() => namespacePids(pid).filter((p) => procState(p) !== 'Z').length <= 3, 15_000, 'orphans ended');
+  await eventually(() => namespacePids(pid).filter((p) => procState(p) !== 'Z').length <= 3, 30_000, 'orphans ended');
   await sleep(200);
   assert.equal(zombiesInNamespace(pid), 0, 'zombies left in the namespace');
   await rm.signal('SIGTERM');

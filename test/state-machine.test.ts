@@ -2,7 +2,7 @@
 // is involved here; the end-to-end tests in supervisor-e2e.test.ts run the real thing.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ExitStatus } from '../src/supervisor/exit-status';
+import type { ExitStatus } from '../src/exit-status';
 import { SupervisedProcess, type ProcessDeps } from '../src/supervisor/process';
 import type { ProcessState } from '../src/supervisor/states';
 import { backoffDelay } from '../src/supervisor/backoff';

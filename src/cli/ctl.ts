@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
-import { call } from '../control/client';
+import { call, RemoteSupervisorApi } from '../control/client';
 import { assertTrustedSocket, chooseSocket } from '../control/socket-path';
 import { stopClock } from '../control/time-text';
-import type { Outcome, ProcessInfo } from '../supervisor/commands';
+import { SupervisorError, type ErrorCode } from '../errors';
+import type { Outcome, ProcessSnapshot, ProcessUsage, Results, SupervisorApi } from '../supervisor/api';
 
 export const CTL_HELP = `Usage: ringmaster ctl [-s SOCKET] VERB [NAME…]
 
@@ -20,15 +21,20 @@ export const CTL_HELP = `Usage: ringmaster ctl [-s SOCKET] VERB [NAME…]
 The socket comes from -s, else $RINGMASTER_SOCKET, else the config's settings.socket.
 `;
 
-// supervisorctl's exit codes (LSB): 0 ok, 1 error, 2 usage, 3 not running, 4 unknown name/unreachable.
-const FAULT_TEXT: Record<string, string> = {
+// supervisorctl's words for the API's errors, and its exit codes (LSB): 0 ok, 1 error, 2 usage,
+// 3 not running, 4 unknown name or unreachable.
+const ERROR_TEXT: Partial<Record<ErrorCode, string>> = {
   BAD_NAME: 'no such process',
+  BAD_SIGNAL: 'bad signal',
   ALREADY_STARTED: 'already started',
   NOT_RUNNING: 'not running',
+  DISABLED: 'disabled',
+  NO_FILE: 'no such file',
+  NOT_EXECUTABLE: 'file is not executable',
   SPAWN_ERROR: 'spawn error',
   ABNORMAL_TERMINATION: 'abnormal termination',
   SHUTDOWN_STATE: 'shutting down',
-  DISABLED: 'disabled',
+  STDIN_CLOSED: 'no such file',
 };
 
 function findSocket(given: string | undefined, config: string | undefined): string {
@@ -50,27 +56,22 @@ function uptime(seconds: number): string {
   return `${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}`;
 }
 
-/** What /v1/status adds to Supervisor's process info. */
-type StatusEntry = ProcessInfo & {
-  cpu: number | null;
-  memory: number | null;
-  health?: { status: string; output: string } | null;
-  waiting?: string;
-};
+type StatusEntry = ProcessSnapshot & { usage?: ProcessUsage | null };
 
-function describe(p: StatusEntry): string {
+function describe(p: StatusEntry, now: number): string {
   switch (p.state) {
     case 'RUNNING': {
-      const use = p.cpu === null ? '' : `   cpu ${p.cpu.toFixed(1)}%  mem ${((p.memory ?? 0) / 1048576).toFixed(1)}MB`;
+      const u = p.usage;
+      const use = u ? `   cpu ${u.cpuPercent.toFixed(1)}%  mem ${(u.memoryBytes / 1048576).toFixed(1)}MB` : '';
       const h = p.health;
       const health = h ? `   ${h.status}${h.status !== 'healthy' && h.output ? ` (${h.output.split('\n')[0].slice(0, 80)})` : ''}` : '';
-      return `pid ${p.pid}, uptime ${uptime(p.now - p.start)}${use}${health}`;
+      return `pid ${p.pid}, uptime ${uptime(now - p.start)}${use}${health}`;
     }
     case 'STOPPED':
       if (p.waiting) return p.waiting.charAt(0).toUpperCase() + p.waiting.slice(1);
-      return p.start === 0 ? 'Not started' : stopClock(p.since);
+      return p.start === 0 ? 'Not started' : `${stopClock(p.since)}${killed(p)}`;
     case 'EXITED':
-      return `${stopClock(p.since)}, exit code ${p.exitstatus}`;
+      return `${stopClock(p.since)}, exit code ${p.exitstatus}${killed(p)}`;
     case 'FATAL':
     case 'BACKOFF':
       return p.spawnerr || p.description || 'Exited too quickly (process log may have details)';
@@ -79,13 +80,23 @@ function describe(p: StatusEntry): string {
   }
 }
 
+/** A kill (or a stop ringmaster decided on) is worth saying in status; an asked-for stop is not. */
+function killed(p: StatusEntry): string {
+  const s = p.stopped;
+  return s && (s.killed || (s.cause !== 'stop' && s.cause !== 'restart')) ? ` (${s.text})` : '';
+}
+
+function errorLine(name: string, error: { code: ErrorCode; detail?: string }): string {
+  return `${name}: ERROR (${ERROR_TEXT[error.code] ?? error.code}${error.detail ? `: ${error.detail}` : ''})\n`;
+}
+
 function printOutcomes(results: Outcome[]): number {
   let code = 0;
   for (const r of results) {
-    if (r.ok) process.stdout.write(`${r.name}: ${r.action}\n`);
+    if (r.ok) process.stdout.write(`${r.namespec}: ${r.action}\n`);
     else {
-      process.stdout.write(`${r.name}: ERROR (${FAULT_TEXT[r.fault ?? ''] ?? r.fault}${r.message ? `: ${r.message}` : ''})\n`);
-      code = r.fault === 'BAD_NAME' ? Math.max(code, 1) : 1;
+      process.stdout.write(errorLine(r.namespec, r.error!));
+      code = 1;
     }
   }
   return code;
@@ -122,56 +133,58 @@ export async function ctl(argv: string[], configFile: string | undefined): Promi
 
 async function run(socket: string, verb: string, names: string[], opts: { follow?: boolean; stderr?: boolean }): Promise<number> {
   assertTrustedSocket(socket);
+  const api: SupervisorApi = new RemoteSupervisorApi(socket);
   switch (verb) {
     case 'status': {
-      const r = await call(socket, 'GET', '/v1/status');
-      const all = JSON.parse(r.body).processes as StatusEntry[];
+      const all = await api.list({ usage: true });
       let shown = all;
       let code = 0;
+      const matches = (p: StatusEntry, n: string) => n === 'all' || p.namespec === n || p.name === n || p.group === n || `${p.group}:*` === n;
       if (names.length > 0) {
-        const wanted = new Set(names);
-        shown = all.filter((p) => wanted.has(p.namespec) || wanted.has(p.name) || wanted.has(p.group) || wanted.has(`${p.group}:*`) || wanted.has('all'));
+        shown = all.filter((p) => names.some((n) => matches(p, n)));
         for (const n of names) {
-          if (!all.some((p) => p.namespec === n || p.name === n || p.group === n || `${p.group}:*` === n || n === 'all')) {
+          if (!all.some((p) => matches(p, n))) {
             process.stdout.write(`${n}: ERROR (no such process)\n`);
             code = 4;
           }
         }
       }
+      const now = Math.floor(Date.now() / 1000);
       const width = Math.max(...shown.map((p) => p.namespec.length), 4) + 1;
       for (const p of shown) {
-        process.stdout.write(`${p.namespec.padEnd(width)}${p.state.padEnd(10)}${describe(p)}\n`);
+        process.stdout.write(`${p.namespec.padEnd(width)}${p.state.padEnd(10)}${describe(p, now)}\n`);
         if (p.state !== 'RUNNING' && code === 0) code = 3;
       }
       return code;
     }
     case 'start':
     case 'stop':
-    case 'restart': {
-      if (names.length === 0) return usage(`${verb} needs a name (or all)`);
-      const r = await call(socket, 'POST', `/v1/${verb}`, { names });
-      if (r.status !== 200) return fail(r.body);
-      const results = JSON.parse(r.body).results as Outcome[];
-      // restart stops then starts each; stopping one that was not running is fine
-      return printOutcomes(verb === 'restart' ? results.filter((o) => o.fault !== 'NOT_RUNNING') : results);
-    }
+    case 'restart':
     case 'signal': {
-      const [sig, ...targets] = names;
-      if (!sig || targets.length === 0) return usage('signal needs a signal and a name');
-      const r = await call(socket, 'POST', '/v1/signal', { signal: sig, names: targets });
-      if (r.status !== 200) return fail(r.body);
-      return printOutcomes(JSON.parse(r.body).results);
+      const [sig, ...targets] = verb === 'signal' ? names : [undefined, ...names];
+      if (verb === 'signal' && (!sig || targets.length === 0)) return usage('signal needs a signal and a name');
+      if (targets.length === 0) return usage(`${verb} needs a name (or all)`);
+      const act = (name: string) => (verb === 'signal' ? api.signal(name, sig!) : verb === 'restart' ? api.restart(name) : api[verb](name));
+      let code = 0;
+      for (const [i, r] of (await Promise.all(targets.map((n) => act(n!).catch((err: unknown) => err)))).entries()) {
+        if (r instanceof SupervisorError) {
+          if (r.code === 'BAD_SIGNAL') return fail(r.message);
+          process.stdout.write(errorLine(targets[i]!, r));
+          code = Math.max(code, 1);
+        } else if (r instanceof Error) throw r;
+        else code = Math.max(code, printOutcomes((r as Results).outcomes));
+      }
+      return code;
     }
     case 'pid': {
-      const r = await call(socket, 'GET', '/v1/status');
-      const status = JSON.parse(r.body);
       if (names.length === 0) {
-        process.stdout.write(`${status.pid}\n`);
+        process.stdout.write(`${(await api.status()).pid}\n`);
         return 0;
       }
+      const all = await api.list();
       let code = 0;
       for (const n of names) {
-        const p = (status.processes as ProcessInfo[]).find((x) => x.namespec === n || x.name === n);
+        const p = all.find((x) => x.namespec === n || x.name === n);
         if (!p) {
           process.stdout.write(`${n}: ERROR (no such process)\n`);
           code = 1;
@@ -182,9 +195,14 @@ async function run(socket: string, verb: string, names: string[], opts: { follow
     case 'tail': {
       const [name, bytes] = names;
       if (!name) return usage('tail needs a name');
-      const q = new URLSearchParams({ name, stream: opts.stderr ? 'stderr' : 'stdout', bytes: bytes ?? '1600', follow: opts.follow ? '1' : '0' });
-      const r = await call(socket, 'GET', `/v1/tail?${q}`, undefined, (c) => process.stdout.write(c));
-      if (r.status !== 200) {
+      const stream = opts.stderr ? 'stderr' : 'stdout';
+      const back = Number(bytes ?? 1600);
+      if (!Number.isSafeInteger(back) || back < 0) return usage(`tail: "${bytes}" is not a number of bytes`);
+      try {
+        if (opts.follow) await api.followLog(name, stream, back, (c) => process.stdout.write(c), new AbortController().signal);
+        else process.stdout.write((await api.readLog(name, stream, { last: back })).data);
+      } catch (err) {
+        if (!(err instanceof SupervisorError)) throw err;
         process.stdout.write(`${name}: ERROR (no such process)\n`);
         return 1;
       }
@@ -192,12 +210,14 @@ async function run(socket: string, verb: string, names: string[], opts: { follow
     }
     case 'reload': {
       if (names.length > 0) return usage('reload takes no names');
-      const r = await call(socket, 'POST', '/v1/reload');
-      if (r.status !== 200) {
-        process.stdout.write(`ERROR: the config was not reloaded, nothing changed:\n${errorText(r.body)}\n`);
+      let diff;
+      try {
+        diff = await api.reload();
+      } catch (err) {
+        if (!(err instanceof SupervisorError)) throw err;
+        process.stdout.write(`ERROR: the config was not reloaded, nothing changed:\n${err.message}\n`);
         return 1;
       }
-      const diff = JSON.parse(r.body) as Record<'added' | 'changed' | 'removed', string[]>;
       const lines = [
         ...diff.removed.map((n) => `${n}: removed`),
         ...diff.changed.map((n) => `${n}: restarted with its new config`),
@@ -208,17 +228,14 @@ async function run(socket: string, verb: string, names: string[], opts: { follow
     }
     case 'avail': {
       if (names.length > 0) return usage('avail takes no names');
-      const r = await call(socket, 'GET', '/v1/avail');
-      if (r.status !== 200) return fail(r.body);
-      type Avail = { name: string; inUse: boolean; autostart: boolean; priority: number };
-      for (const p of JSON.parse(r.body).programs as Avail[]) {
+      for (const p of await api.programs()) {
         // supervisorctl's '%-32s %-9s %-9s %s' with gprio:pprio
         process.stdout.write(`${p.name.padEnd(32)} ${(p.inUse ? 'in use' : 'avail').padEnd(9)} ${(p.autostart ? 'auto' : 'manual').padEnd(9)} ${p.priority}:${p.priority}\n`);
       }
       return 0;
     }
     case 'shutdown': {
-      await call(socket, 'POST', '/v1/shutdown');
+      await api.shutdown();
       process.stdout.write('Shut down\n');
       return 0;
     }
@@ -232,16 +249,8 @@ function usage(message: string): number {
   return 2;
 }
 
-function errorText(body: string): string {
-  try {
-    return JSON.parse(body).error ?? body;
-  } catch {
-    return body; // not JSON
-  }
-}
-
-function fail(body: string): number {
-  process.stderr.write(`ringmaster ctl: ${errorText(body)}\n`);
+function fail(message: string): number {
+  process.stderr.write(`ringmaster ctl: ${message}\n`);
   return 2;
 }
 

@@ -1,14 +1,24 @@
+// `ringmaster run`: the composition root. It builds every module and wires them together;
+// no other file imports the supervisor's classes. Each step is named for its job, as in tini.
+import { Bus } from '../bus';
 import { loadConfig } from '../config';
 import { ConfigError, formatProblem, type Config } from '../config/types';
 import { startHttpListener } from '../control/http-listener';
 import { startControlServer } from '../control/server';
-import { createOutput } from '../output/multiplexer';
-import { installFailsafe } from '../pid1/failsafe';
 import { EventSystem } from '../events';
+import { HealthMonitor } from '../health/monitor';
+import { sampleUsage } from '../health/usage';
+import { createOutput } from '../output/multiplexer';
+import type { Output } from '../output/types';
+import { emergencyStop } from '../pid1/emergency';
+import { installFailsafe } from '../pid1/failsafe';
+import { killLeftoverChildren } from '../pid1/leftovers';
 import { Reaper } from '../pid1/reaper';
 import { installSignalHandlers } from '../pid1/signals';
-import { launch, launchCheck } from '../supervisor/launch';
+import { LocalSupervisorApi } from '../supervisor/local-api';
 import { Supervisor } from '../supervisor/supervisor';
+import type { StreamName } from '../types';
+import { checkCommand, launch, launchCheck } from './launch';
 
 /** Load the config or print every problem (SPEC §2) and return null. */
 export function loadOrReport(file: string | undefined): Config | null {
@@ -22,77 +32,78 @@ export function loadOrReport(file: string | undefined): Config | null {
   }
 }
 
-/** `ringmaster run`: supervise the config's programs until the exit policy or a signal ends it. */
-export async function run(file: string | undefined): Promise<number> {
-  const cwd = process.cwd();
-  const config = loadOrReport(file);
-  if (!config) return 2;
-
+function makeOutput(config: Config): Output {
   const { settings } = config;
-  const output = createOutput({
+  return createOutput({
     stdout: process.stdout,
     stderr: process.stderr,
     format: settings.logFormat,
     timestamps: settings.logTimestamps,
     color: settings.logColor,
   });
-  const log = (text: string) => output.system(text);
-  const reaper = new Reaper();
+}
+
+/** `ringmaster run`: supervise the config's programs until the exit policy or a signal ends it. */
+export async function run(file: string | undefined): Promise<number> {
+  const cwd = process.cwd();
+  const config = loadOrReport(file);
+  if (!config) return 2;
+  const { settings } = config;
+
+  const bus = new Bus();
+  const output = makeOutput(config);
+  const log = (text: string, stream?: StreamName) => output.system(text, stream);
   let serverUrl: string | undefined;
-  const events = new EventSystem(log);
-  const supervisor = new Supervisor(config, { launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl, events }),
-    log,
-    settleOutput: () => output.settle(2000),
+  const events = new EventSystem(bus, log);
+  const health = new HealthMonitor({
     spawnCheck: (spec, argv, capture) => launchCheck(spec, argv, capture, { output, serverUrl }),
     observeOutput: (name, observer) => output.observe(name, observer),
   });
+  health.follow(bus);
+  const supervisor = new Supervisor(config, {
+    bus,
+    launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl, events }),
+    log,
+    healthOf: (spec) => health.state(spec),
+    settleOutput: () => output.settle(2000),
+    killLeftovers: () => killLeftoverChildren(log),
+  });
+  const api = new LocalSupervisorApi({
+    supervisor,
+    bus,
+    logs: output,
+    log,
+    readConfig: () => loadConfig({ file, env: process.env, cwd }),
+    checkCommand,
+    sampleUsage,
+  });
   output.setNames(supervisor.processes.map((p) => p.name));
-  supervisor.on('processes', () => output.setNames(supervisor.processes.map((p) => p.name)));
+  bus.on('processes.changed', ({ processes }) => output.setNames(processes.map((p) => p.name)));
 
+  const reaper = new Reaper();
   reaper.onOrphanReaped((pid, status) => {
     log(`reaped unknown pid ${pid} (${status.signal !== null ? `signal ${status.signal}` : `exit status ${status.code}`})`);
-    supervisor.onOrphanReaped();
+    bus.emit('pid1.reaped', { pid, status });
   });
   reaper.start();
-  const readConfig = () => loadConfig({ file, env: process.env, cwd });
-  /** The one reload path (SIGHUP, ctl reload, supervisor.restart): apply what changed, or report a bad config and change nothing. */
-  const reload = async (given?: Config) => {
-    let next = given;
-    try {
-      next ??= readConfig();
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      for (const p of err.problems) log(`reload: ${formatProblem(p)}`);
-      log(`reload refused: ${err.problems.length} problem(s) in the config; nothing was changed`);
-      return null;
-    }
-    if (supervisor.isShuttingDown) return null;
-    log('reloading the config');
-    const diff = await supervisor.reload(next);
-    const said = (Object.entries(diff) as [string, string[]][]).filter(([, names]) => names.length > 0);
-    log(`reloaded: ${said.map(([what, names]) => `${what} ${names.join(', ')}`).join('; ') || 'nothing changed'}`);
-    return diff;
-  };
-  const removeSignals = installSignalHandlers(config.settings, {
+  const removeSignals = installSignalHandlers(settings, {
     shutdown: (sig) => supervisor.shutdown(`received ${sig}, shutting down`),
     forward: (sig) => supervisor.forwardSignal(sig),
-    reload: () => void reload().catch((err: Error) => log(`reload failed: ${err.message}`)),
+    // The one reload path (SIGHUP, ctl reload, XML-RPC restart): a bad config is reported and changes nothing.
+    reload: () => void api.reload().catch(() => {}),
   });
   // SIGUSR2 also reopens the log files (after an external logrotate), as in Supervisor.
   const reopenLogs = () => output.reopenLogs();
   process.on('SIGUSR2', reopenLogs);
-  const removeFailsafe = installFailsafe(() => supervisor.emergencyStop(), log);
+  const removeFailsafe = installFailsafe(() => {
+    for (const t of emergencyStop(() => supervisor.liveGroups().map((g) => -g))) log(`killing process group ${-t} with SIGKILL: by the failsafe`, 'stderr');
+    // A fatal signal is raised again right after this: what is queued must be out by then.
+    output.flushSync();
+  }, log);
 
-  const apiDeps = {
-    supervisor,
-    output,
-    events: events.bus,
-    shutdown: () => supervisor.shutdown('shutdown asked for by ctl'),
-    readConfig,
-    reload,
-  };
-  const control = await startControlServer(settings.socket, apiDeps, log);
-  const http = await startHttpListener(settings, apiDeps, log);
+  // A socket that could not be made is a warning: stderr (SPEC §3).
+  const control = await startControlServer(settings.socket, { api, log }, (text) => log(text, 'stderr'));
+  const http = await startHttpListener(settings, { api, log }, log);
   if (http.address) log(`listening on http://${http.address}${settings.httpUsername ? '' : ' (probes and /metrics only: no http_username)'}`);
   if (control.socketPath) serverUrl = `unix://${control.socketPath}`;
 
@@ -100,10 +111,11 @@ export async function run(file: string | undefined): Promise<number> {
   log(`ringmaster ${process.pid === 1 ? 'as PID 1' : `pid ${process.pid}`}, ${supervisor.processes.length} processes from ${config.files.join(', ')}`);
   // Supervising is the point even when nothing runs (e.g. every program ended, none critical).
   const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
-  events.watch(supervisor);
+  events.watch(await api.list(), supervisor.programs);
   supervisor.start();
   const code = await supervisor.finished;
   clearInterval(keepAlive);
+  health.close();
   events.close();
   await Promise.all([control.close(), http.close()]);
   log(`exiting with code ${code}`);

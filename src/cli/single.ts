@@ -1,4 +1,3 @@
-import { trySignal } from '../signal-util';
 // `ringmaster [options] -- CMD ARGS…`: single-command mode, the tini / dumb-init replacement
 // (SPEC §1, §4, §5). No config, no output prefix: the command gets ringmaster's stdin, stdout,
 // stderr and terminal, every catchable signal goes on to its process group, orphans are reaped,
@@ -7,14 +6,16 @@ import { trySignal } from '../signal-util';
 // The main loop, top to bottom (as in tini): set the signals up, spawn the command, then on every
 // signal forward it (rewritten), on TERM/INT/QUIT start the grace period, on the command's exit
 // stop what is left of its group, and leave with its status when nothing of it is left.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { parseDuration } from '../config/units';
+import { emergencyStop } from '../pid1/emergency';
 import { installFailsafe } from '../pid1/failsafe';
+import { childPids, pgidOf } from '../pid1/proc';
 import { Reaper } from '../pid1/reaper';
-import { listenToEverySignal, parseSignal, rewriteSignal, SHUTDOWN_SIGNALS, TTY_STOP_SIGNALS, type SignalRewrite } from '../pid1/signals';
+import { listenToEverySignal, rewriteSignal, SHUTDOWN_SIGNALS, TTY_STOP_SIGNALS, type SignalRewrite } from '../pid1/signals';
 import { spawnProcess } from '../pid1/spawn';
-import { shellCode, type ExitStatus } from '../supervisor/exit-status';
-import { childPids } from '../supervisor/leftovers';
+import { parseSignal, trySignal } from '../signal-util';
+import { shellCode, spawnFailureCode, type ExitStatus } from '../exit-status';
 
 export const SINGLE_HELP = `Usage: ringmaster [options] -- CMD [ARGS…]
 
@@ -42,22 +43,6 @@ const AFTER_KILL_WAIT_MS = 2_000;
 export interface SingleOptions {
   graceMs: number;
   rewrite: SignalRewrite;
-}
-
-/** `10`, `10s`, `500ms`, `1m30s` → milliseconds; null when malformed. */
-export function parseDuration(text: string): number | null {
-  const t = text.trim();
-  if (/^\d+(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1000);
-  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let ms = 0;
-  let rest = t;
-  while (rest.length > 0) {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)/.exec(rest);
-    if (!m) return null;
-    ms += Number(m[1]) * unit[m[2]];
-    rest = rest.slice(m[0].length);
-  }
-  return t.length > 0 ? Math.round(ms) : null;
 }
 
 /** `TERM:QUIT` → [SIGTERM, SIGQUIT]; `WINCH:0` → [SIGWINCH, null] (dropped). */
@@ -107,31 +92,22 @@ function say(text: string): void {
 }
 
 
-/** The process group of `pid`, from /proc (0 when it is gone). */
-function pgidOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-  } catch {
-    return 0;
-  }
-}
-
 /** The status and message for a command that could not be started, as a shell gives them. */
 function spawnFailure(cmd: string, err: { code?: string; message?: string }): { code: number; message: string } {
+  const code = spawnFailureCode(err.code ?? '');
   switch (err.code) {
     case 'ENOENT':
     case 'ENOTDIR':
-      return { code: 127, message: `${cmd}: command not found` };
+      return { code, message: `${cmd}: command not found` };
     case 'EACCES':
     case 'EPERM':
-      return { code: 126, message: `${cmd}: permission denied (not executable)` };
+      return { code, message: `${cmd}: permission denied (not executable)` };
     case 'EISDIR':
-      return { code: 126, message: `${cmd}: is a directory` };
+      return { code, message: `${cmd}: is a directory` };
     case 'ENOEXEC':
-      return { code: 126, message: `${cmd}: cannot execute (exec format error)` };
+      return { code, message: `${cmd}: cannot execute (exec format error)` };
     default:
-      return { code: 126, message: `${cmd}: cannot execute: ${err.message ?? err.code ?? 'unknown error'}` };
+      return { code, message: `${cmd}: cannot execute: ${err.message ?? err.code ?? 'unknown error'}` };
   }
 }
 
@@ -195,18 +171,12 @@ class SingleCommand {
    * get the signal twice.
    */
   private strays(): number[] {
-    return childPids().filter((pid) => pgidOf(pid) !== this.pgid);
+    return (childPids({ zombies: false }) ?? []).filter((pid) => pgidOf(pid) !== this.pgid);
   }
 
   /** SPEC §4: if ringmaster itself fails, the command's group goes down with it (synchronous). */
-  emergencyStop(graceMs = 1000): void {
-    if (this.pgid === 0) return;
-    const targets = () => [-this.pgid, ...this.strays()];
-    for (const t of targets()) trySignal(t, 'SIGTERM');
-    const sleeper = new Int32Array(new SharedArrayBuffer(4));
-    const until = Date.now() + graceMs;
-    while (Date.now() < until && targets().some((t) => trySignal(t, 0))) Atomics.wait(sleeper, 0, 0, 10);
-    for (const t of targets()) trySignal(t, 'SIGKILL');
+  emergencyStop(): void {
+    if (this.pgid !== 0) emergencyStop(() => [-this.pgid, ...this.strays()]);
   }
 
   /** A reaped orphan may have been the last of the group. */
@@ -250,7 +220,7 @@ class SingleCommand {
   private finishIfGone(): boolean {
     const status = this.status;
     if (!status) return false;
-    const gone = !trySignal(-this.pgid, 0) && childPids().length === 0;
+    const gone = !trySignal(-this.pgid, 0) && (childPids({ zombies: false }) ?? []).length === 0;
     const givenUp = this.killed && Date.now() - this.killedAt > AFTER_KILL_WAIT_MS;
     if (!gone && !givenUp) return false;
     if (!gone) say(`processes of group ${this.pgid} did not go away after SIGKILL; exiting anyway`);

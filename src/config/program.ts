@@ -8,7 +8,7 @@ import { shellSplit } from './shellwords';
 import type { ProgramConfig, ProgramLogFile, Settings } from './types';
 import { resolveUser } from './users';
 import { closest, describe, type ValueReader } from './values';
-import { EVENT_TYPE_NAMES } from '../events/types';
+import { EVENT_TYPE_NAMES } from '../types';
 
 export const PROGRAM_KEYS = [
   'command', 'shell', 'directory', 'environment', 'user', 'umask', 'autostart', 'autorestart',

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Settings } from '../config/types';
-import { serve, type ApiDeps } from './api';
+import { serve, type ApiDeps } from './json-api';
 import type { Socket } from 'node:net';
 import { answerClientError, closeServer, limitConnections, listen, sendJson } from './http-util';
 
@@ -54,21 +54,22 @@ export async function startHttpListener(settings: Settings, deps: ApiDeps, warn:
   const addr = settings.http;
   if (!addr) return { address: null, close: async () => {} };
   const { httpUsername: username, httpPassword: password } = settings;
+  const trustedDeps = { ...deps, trusted: true };
+  deps = { ...deps, trusted: false };
   const server = createServer(TCP_TIMEOUTS, (req: IncomingMessage, res: ServerResponse) => {
     // The request is here: a follower (/logtail, /v1/events) may then stay quiet for long.
     req.socket.setTimeout(0);
     const path = (req.url ?? '/').split('?')[0];
-    if (!OPEN_PATHS.has(path)) {
-      // Empty credentials are refused by the config; should one arrive anyway, it grants nothing.
+    // Empty credentials are refused by the config; should one arrive anyway, it grants nothing.
+    const trusted = !!username && !!password && authorized(req.headers.authorization, username, password);
+    if (!OPEN_PATHS.has(path) && !trusted) {
       if (!username || !password) {
         return sendJson(res, 403, { error: 'the API on settings.http needs settings.http_username and http_password' });
       }
-      if (!authorized(req.headers.authorization, username, password)) {
-        res.writeHead(401, { 'www-authenticate': 'Basic realm="default"', connection: 'close', 'content-type': 'text/plain' });
-        return void res.end('Unauthorized\n');
-      }
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="default"', connection: 'close', 'content-type': 'text/plain' });
+      return void res.end('Unauthorized\n');
     }
-    serve(req, res, deps);
+    serve(req, res, trusted ? trustedDeps : deps);
   });
   server.on('clientError', answerClientError);
   limitConnections(server, MAX_TCP_CONNECTIONS, warn);

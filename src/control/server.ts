@@ -1,7 +1,7 @@
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
-import { serve, type ApiDeps } from './api';
+import { serve, type ApiDeps } from './json-api';
 import { answerClientError, closeServer, limitConnections, listen } from './http-util';
 import { fallbackSocketDir, fallbackSocketPath, socketPathProblem } from './socket-path';
 
@@ -83,26 +83,31 @@ function listenPrivately(server: Server, socketPath: string): Promise<void> {
  */
 export async function startControlServer(configured: string, deps: ApiDeps, warn: (text: string) => void, info: (text: string) => void = warn): Promise<ControlServer> {
   const candidates = [configured, fallbackSocketPath(configured)];
+  // The socket is trusted (mode 0700): a failing check's output may be shown on it.
+  const trusted = { ...deps, trusted: true };
+  // One warning however many places failed (a read-only root fails them all), not one per place.
+  const failed: string[] = [];
   for (const candidate of [...new Set(candidates)]) {
     const tooLong = socketPathProblem(candidate);
     if (tooLong) {
-      warn(`cannot listen on ${candidate}: ${tooLong}`);
+      failed.push(`cannot listen on ${candidate}: ${tooLong}`);
       continue;
     }
     // A fresh server per candidate: one that failed to listen is not reused.
-    const server = createServer((req, res) => serve(req, res, deps));
+    const server = createServer((req, res) => serve(req, res, trusted));
     server.on('clientError', answerClientError);
     limitConnections(server, MAX_SOCKET_CONNECTIONS, warn);
     try {
       if (candidate !== configured) privateDir(fallbackSocketDir());
       const skip = await clearStale(candidate);
       if (skip) {
-        warn(skip);
+        failed.push(skip);
         continue;
       }
       await listenPrivately(server, candidate);
       chmodSync(candidate, 0o700);
-      if (candidate !== configured) info(`control socket at ${candidate} (${configured} could not be used)`);
+      if (failed.length > 0) warn(`control socket at ${candidate} (${failed.join('; ')})`);
+      else if (candidate !== configured) info(`control socket at ${candidate} (${configured} could not be used)`);
       return {
         socketPath: candidate,
         close: () => {
@@ -118,9 +123,9 @@ export async function startControlServer(configured: string, deps: ApiDeps, warn
       };
     } catch (err) {
       server.close();
-      warn(`cannot listen on ${candidate}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      failed.push(`cannot listen on ${candidate}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
-  warn('no control socket: `ringmaster ctl` will not reach this ringmaster');
+  warn(`no control socket (${failed.join('; ')}): \`ringmaster ctl\` will not reach this ringmaster`);
   return { socketPath: null, close: async () => {} };
 }

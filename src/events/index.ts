@@ -1,30 +1,33 @@
-// Supervisor's event system (reference §4): the bus, the listener pools, and what feeds them
-// (state changes, output, ticks, ringmaster's own state). run.ts creates one EventSystem; launch
-// hands it listener pipes and output chunks; the control API streams the bus as JSON.
+// Supervisor's event system (reference §4): the listener pools, and what feeds them (state
+// changes, output, ticks, ringmaster's own state). It follows the supervisor on the bus; run.ts
+// creates one EventSystem; launch hands it listener pipes and output chunks; the events it
+// numbered go back on the bus as `supervisor.event` for the JSON stream.
 import type { Readable, Writable } from 'node:stream';
+import type { Bus } from '../bus';
 import type { ProgramConfig } from '../config/types';
-import { isExpected } from '../supervisor/exit-status';
-import type { ProcessSpec } from '../supervisor/process';
-import type { StateChange, Supervisor } from '../supervisor/supervisor';
-import { EventBus } from './bus';
+import type { ProcessSnapshot, ProcessSpec, ProcessState, SupervisorEvent } from '../types';
 import { CaptureFilter } from './capture';
+import { EventDispatch } from './dispatch';
 import { ListenerPool } from './pool';
-import type { SupervisorEvent } from './types';
 
-export { EventBus } from './bus';
 export type { SupervisorEvent } from './types';
 
 const TICKS = [5, 60, 3600];
 
 export class EventSystem {
-  readonly bus = new EventBus();
+  private readonly dispatch: EventDispatch;
   private readonly pools = new Map<string, { program: ProgramConfig; pool: ListenerPool; remove: () => void }>();
   private readonly removers: Array<() => void> = [];
   private tickTimer: NodeJS.Timeout | undefined;
   private lastTick: Record<number, number> = {};
   private groups = new Set<string>();
 
-  constructor(private readonly log: (text: string) => void) {}
+  constructor(
+    private readonly bus: Bus,
+    private readonly log: (text: string) => void,
+  ) {
+    this.dispatch = new EventDispatch(bus);
+  }
 
   /** launch: a listener process's stdin and stdout belong to its pool's protocol. */
   attachListener(spec: ProcessSpec, stdin: Writable, stdout: Readable): void {
@@ -33,7 +36,7 @@ export class EventSystem {
 
   /** launch: a chunk a program with `<stream>_events_enabled` wrote (PROCESS_LOG_*: one per chunk). */
   output(spec: ProcessSpec, pid: number, stream: 'stdout' | 'stderr', chunk: Buffer): void {
-    this.bus.publish(`PROCESS_LOG_${stream.toUpperCase()}`, [
+    this.dispatch.publish(`PROCESS_LOG_${stream.toUpperCase()}`, [
       ['processname', spec.name], ['groupname', spec.group], ['pid', pid], ['channel', stream],
     ], chunk.toString('utf8'));
   }
@@ -43,7 +46,7 @@ export class EventSystem {
     const maxBytes = (stream === 'stdout' ? spec.program.stdoutCaptureMaxBytes : spec.program.stderrCaptureMaxBytes) ?? 0;
     if (maxBytes <= 0) return source;
     const filter = new CaptureFilter(maxBytes, (data) =>
-      this.bus.publish(`PROCESS_COMMUNICATION_${stream.toUpperCase()}`, [['processname', spec.name], ['groupname', spec.group], ['pid', pid]], data.toString('utf8')),
+      this.dispatch.publish(`PROCESS_COMMUNICATION_${stream.toUpperCase()}`, [['processname', spec.name], ['groupname', spec.group], ['pid', pid]], data.toString('utf8')),
     );
     // The pipe's end and errors end the filter too, so the output sees EOF as from the pipe.
     source.on('error', (err) => filter.destroy(err));
@@ -51,26 +54,19 @@ export class EventSystem {
   }
 
   /**
-   * Follow the supervisor. Call before `supervisor.start()`: as in supervisord, every group is
-   * announced and SUPERVISOR_STATE_CHANGE_RUNNING sent before the first process starts.
+   * Follow the supervisor on the bus, from the processes and programs it starts with. Call
+   * before `supervisor.start()`: as in supervisord, every group is announced and
+   * SUPERVISOR_STATE_CHANGE_RUNNING sent before the first process starts.
    */
-  watch(supervisor: Supervisor): void {
-    const onState = (c: StateChange) => this.onState(c);
-    const onShutdown = () => this.bus.publish('SUPERVISOR_STATE_CHANGE_STOPPING', []);
-    const onRemote = (type: string, data: string) => this.bus.publish('REMOTE_COMMUNICATION', [['type', type]], data);
-    const onProcesses = () => this.sync(supervisor);
-    supervisor.on('state', onState);
-    supervisor.on('shutdown', onShutdown);
-    supervisor.on('remote', onRemote);
-    supervisor.on('processes', onProcesses);
+  watch(processes: readonly ProcessSnapshot[], programs: readonly ProgramConfig[]): void {
     this.removers.push(
-      () => supervisor.off('state', onState),
-      () => supervisor.off('shutdown', onShutdown),
-      () => supervisor.off('remote', onRemote),
-      () => supervisor.off('processes', onProcesses),
+      this.bus.on('process.state', ({ process, from, to }) => this.onState(process, from, to)),
+      this.bus.on('supervisor.stopping', () => this.dispatch.publish('SUPERVISOR_STATE_CHANGE_STOPPING', [])),
+      this.bus.on('remote', ({ type, data }) => this.dispatch.publish('REMOTE_COMMUNICATION', [['type', type]], data)),
+      this.bus.on('processes.changed', (now) => this.sync(now.processes, now.programs)),
     );
-    this.sync(supervisor);
-    this.bus.publish('SUPERVISOR_STATE_CHANGE_RUNNING', []);
+    this.sync(processes, programs);
+    this.dispatch.publish('SUPERVISOR_STATE_CHANGE_RUNNING', []);
     this.startTicks();
   }
 
@@ -78,8 +74,8 @@ export class EventSystem {
    * After a start or a reload: one pool per listener program (a changed one gets a fresh pool),
    * PROCESS_GROUP_ADDED / _REMOVED for the groups that came and went.
    */
-  private sync(supervisor: Supervisor): void {
-    const listeners = new Map(supervisor.programs.filter((p) => p.eventListener).map((p) => [p.name, p]));
+  private sync(processes: readonly ProcessSnapshot[], programs: readonly ProgramConfig[]): void {
+    const listeners = new Map(programs.filter((p) => p.eventListener).map((p) => [p.name, p]));
     for (const [name, entry] of this.pools) {
       if (listeners.get(name) === entry.program) continue;
       entry.pool.close();
@@ -88,12 +84,12 @@ export class EventSystem {
     }
     for (const [name, program] of listeners) {
       if (this.pools.has(name)) continue;
-      const pool = new ListenerPool({ name, ...program.eventListener! }, this.bus, this.log);
-      this.pools.set(name, { program, pool, remove: this.bus.addPool((e) => pool.offer(e)) });
+      const pool = new ListenerPool({ name, ...program.eventListener! }, this.dispatch, this.log);
+      this.pools.set(name, { program, pool, remove: this.dispatch.addPool((e) => pool.offer(e)) });
     }
-    const now = new Set(supervisor.processes.map((p) => p.spec.group));
-    for (const g of this.groups) if (!now.has(g)) this.bus.publish('PROCESS_GROUP_REMOVED', [['groupname', g]], '');
-    for (const g of now) if (!this.groups.has(g)) this.bus.publish('PROCESS_GROUP_ADDED', [['groupname', g]], '');
+    const now = new Set(processes.map((p) => p.group));
+    for (const g of this.groups) if (!now.has(g)) this.dispatch.publish('PROCESS_GROUP_REMOVED', [['groupname', g]], '');
+    for (const g of now) if (!this.groups.has(g)) this.dispatch.publish('PROCESS_GROUP_ADDED', [['groupname', g]], '');
     this.groups = now;
   }
 
@@ -108,16 +104,16 @@ export class EventSystem {
     this.pools.clear();
   }
 
-  private onState({ process: p, from, to }: StateChange): void {
-    this.pools.get(p.spec.program.name)?.pool.processState(p.name, to);
-    const fields: SupervisorEvent['fields'] = [['processname', p.name], ['groupname', p.spec.group], ['from_state', from]];
+  private onState(p: ProcessSnapshot, from: ProcessState, to: ProcessState): void {
+    this.pools.get(p.program)?.pool.processState(p.name, to);
+    const fields: SupervisorEvent['fields'] = [['processname', p.name], ['groupname', p.group], ['from_state', from]];
     if (to === 'STARTING' || to === 'BACKOFF') fields.push(['tries', p.tries]);
     else if (to === 'RUNNING' || to === 'STOPPING') fields.push(['pid', p.pid]);
-    else if (to === 'EXITED') fields.push(['expected', p.lastExit && isExpected(p.lastExit, p.spec.program.exitcodes) ? 1 : 0], ['pid', p.lastPid]);
+    else if (to === 'EXITED') fields.push(['expected', p.expected ? 1 : 0], ['pid', p.lastPid]);
     else if (to === 'STOPPED') fields.push(['pid', from === 'STOPPING' ? p.lastPid : 0]);
-    this.bus.publish(`PROCESS_STATE_${to}`, fields, undefined, {
-      name: p.name, group: p.spec.group, namespec: p.spec.namespec, from, to, pid: p.pid, exitstatus: p.lastExit ? p.exitCode() : null,
-    });
+    const change: SupervisorEvent['change'] = { name: p.name, group: p.group, namespec: p.namespec, from, to, pid: p.pid, exitstatus: p.exitstatus };
+    if (p.stopped && (to === 'STOPPED' || to === 'EXITED')) change.reason = p.stopped.text;
+    this.dispatch.publish(`PROCESS_STATE_${to}`, fields, undefined, change);
   }
 
   /** TICK_5/60/3600 at each boundary of its period after the start (none at the start itself). */
@@ -132,7 +128,7 @@ export class EventSystem {
           const slice = t - (t % period);
           if (slice > this.lastTick[period]) {
             this.lastTick[period] = slice;
-            this.bus.publish(`TICK_${period}`, [['when', slice]]);
+            this.dispatch.publish(`TICK_${period}`, [['when', slice]]);
           }
         }
         arm();

@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import type { EventBus } from './bus';
+import type { EventDispatch } from './dispatch';
 import { payloadText, subscribes, type SupervisorEvent } from './types';
 
 export interface PoolConfig {
@@ -143,7 +143,7 @@ export class ListenerPool {
 
   constructor(
     readonly config: PoolConfig,
-    private readonly bus: EventBus,
+    private readonly bus: EventDispatch,
     readonly log: (text: string) => void,
   ) {}
 

@@ -1,7 +1,6 @@
 // /metrics (SPEC §6): Prometheus text format 0.0.4, sampled when scraped.
-import type { Supervisor } from '../supervisor/supervisor';
-import { STATE_CODES, type ProcessState } from '../supervisor/states';
-import { sampleUsage } from './usage';
+import type { ProcessUsage } from '../supervisor/api';
+import { STATE_CODES, type ProcessSnapshot, type ProcessState } from '../types';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -24,9 +23,7 @@ class Family {
 }
 
 /** Every process's state, restarts, health, and (when running) CPU, memory and start time. */
-export async function renderMetrics(sup: Supervisor, ready: boolean): Promise<string> {
-  const processes = [...sup.processes];
-  const usage = await sampleUsage(processes.map((p) => p.pid));
+export function renderMetrics(processes: ReadonlyArray<ProcessSnapshot & { usage?: ProcessUsage | null }>, ready: boolean): string {
   const state = new Family('ringmaster_process_state', 'gauge', 'Whether the process is in this state (1) or not (0); Supervisor\'s states.');
   const restarts = new Family('ringmaster_process_restarts_total', 'counter', 'Times the process was started again after its first start.');
   const cpu = new Family('ringmaster_process_cpu_seconds_total', 'counter', 'User and system CPU time of the running process (its leader).');
@@ -35,16 +32,16 @@ export async function renderMetrics(sup: Supervisor, ready: boolean): Promise<st
   const health = new Family('ringmaster_process_health', 'gauge', 'Health of a process with a healthcheck (1 for the current status).');
   const checks = new Family('ringmaster_process_health_checks_total', 'counter', 'Healthcheck probes completed since the process last started.');
   for (const p of processes) {
-    const base = `process="${label(p.spec.namespec)}",group="${label(p.spec.group)}"`;
+    const base = `process="${label(p.namespec)}",group="${label(p.group)}"`;
     for (const s of STATES) state.add('ringmaster_process_state', `${base},state="${s}"`, p.state === s ? 1 : 0);
     restarts.add('ringmaster_process_restarts_total', base, p.restarts);
-    const u = usage.get(p.pid);
+    const u = p.usage;
     if (p.pid > 0 && u) {
       cpu.add('ringmaster_process_cpu_seconds_total', base, u.cpuSeconds);
       memory.add('ringmaster_process_resident_memory_bytes', base, u.memoryBytes);
-      started.add('ringmaster_process_start_time_seconds', base, p.startedAt / 1000);
+      started.add('ringmaster_process_start_time_seconds', base, p.start);
     }
-    const h = sup.healthOf(p);
+    const h = p.health;
     if (h) for (const s of HEALTH) health.add('ringmaster_process_health', `${base},status="${s}"`, h.status === s ? 1 : 0);
     if (h) checks.add('ringmaster_process_health_checks_total', base, h.checks);
   }

@@ -2,31 +2,17 @@
 // and stop when it stops or exits; the state is per process and dropped with it, so processes
 // added or removed at runtime (reload) need nothing special.
 import { EventEmitter } from 'node:events';
+import type { Bus } from '../bus';
 import type { HealthCheckConfig } from '../config/types';
 import type { OutputObserver } from '../output/types';
-import type { ProcessSpec, SupervisedProcess } from '../supervisor/process';
+import type { HealthState, HealthStatus, ProcessSpec } from '../types';
 import { watchLog } from './log-watch';
 import { execProbe, httpProbe, tcpProbe, type CheckChild, type ProbeResult } from './probes';
 
-/** Docker's words: `starting` until the first pass (or `retries` failures after start_period). */
-export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
-
-export interface HealthState {
-  status: HealthStatus;
-  /** ms since the epoch of the last status change. */
-  since: number;
-  /** Consecutive failures that counted (outside start_period). */
-  failures: number;
-  /** Passed at least once since this run of the process began. */
-  passedOnce: boolean;
-  /** What the last probe saw. */
-  output: string;
-  /** Probes completed in this run. */
-  checks: number;
-}
+export type { HealthState, HealthStatus };
 
 export interface HealthChange {
-  process: SupervisedProcess;
+  spec: ProcessSpec;
   from: HealthStatus;
   to: HealthStatus;
   state: HealthState;
@@ -57,7 +43,7 @@ class Checker {
   private readonly begun: number;
 
   constructor(
-    private readonly process: SupervisedProcess,
+    private readonly spec: ProcessSpec,
     private readonly config: HealthCheckConfig,
     private readonly deps: HealthMonitorDeps,
     private readonly now: () => number,
@@ -70,7 +56,7 @@ class Checker {
   start(): void {
     const probe = this.config.probe;
     if (probe.kind === 'log') {
-      this.unwatch = this.deps.observeOutput?.(this.process.name, watchLog(new RegExp(probe.pattern), (line) => {
+      this.unwatch = this.deps.observeOutput?.(this.spec.name, watchLog(new RegExp(probe.pattern), (line) => {
         this.unwatchLog();
         this.record({ ok: true, output: line });
       }));
@@ -131,7 +117,7 @@ class Checker {
         // A healthy program's checks (the steady state) write to /dev/null: a pipe costs about as
         // much as the spawn. Once one fails, their output is kept, to show why.
         const capture = this.state.status !== 'healthy' || this.state.failures > 0;
-        return execProbe(() => spawn(this.process.spec, probe.argv, capture), timeoutMs, signal);
+        return execProbe(() => spawn(this.spec, probe.argv, capture), timeoutMs, signal);
       }
       case 'http':
         return httpProbe(probe.url, timeoutMs, signal);
@@ -169,45 +155,66 @@ class Checker {
 }
 
 /**
- * Owns every running check. The supervisor calls `begin` when a process with a healthcheck is
- * spawned and `end` when it stops or exits; everyone else reads `state` and listens to `change`.
+ * Owns every running check. It follows the processes on the bus: a run begins at STARTING and
+ * ends at any state but RUNNING (or when the process is removed); every status change is
+ * published as `process.health`. Everyone else reads `state` (the supervisor's healthOf).
  */
 export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
-  private readonly checkers = new Map<SupervisedProcess, Checker>();
+  private readonly checkers = new Map<string, { spec: ProcessSpec; checker: Checker }>();
   private readonly now: () => number;
+  private readonly offs: Array<() => void> = [];
 
   constructor(private readonly deps: HealthMonitorDeps = {}) {
     super();
     this.now = deps.now ?? Date.now;
   }
 
-  /** A fresh run of `p` began: its health starts over at `starting`. */
-  begin(p: SupervisedProcess): void {
-    this.end(p);
-    const config = p.spec.program.healthcheck;
+  /** Follow the processes' states on `bus` and publish health changes there. */
+  follow(bus: Bus): void {
+    this.offs.push(
+      bus.on('process.state', ({ spec, to }) => {
+        if (to === 'STARTING') this.begin(spec);
+        else if (to !== 'RUNNING') this.end(spec);
+      }),
+      bus.on('processes.changed', ({ processes }) => {
+        const present = new Set(processes.map((p) => p.namespec));
+        for (const { spec } of [...this.checkers.values()]) if (!present.has(spec.namespec)) this.end(spec);
+      }),
+    );
+    const publish = (change: HealthChange) => bus.emit('process.health', change);
+    this.on('change', publish);
+    this.offs.push(() => this.off('change', publish));
+  }
+
+  /** A fresh run of `spec`'s process began: its health starts over at `starting`. */
+  begin(spec: ProcessSpec): void {
+    this.end(spec);
+    const config = spec.program.healthcheck;
     if (!config) return;
-    const checker = new Checker(p, config, this.deps, this.now, (from, state) => {
-      if (this.checkers.get(p) === checker) this.emit('change', { process: p, from, to: state.status, state });
+    const checker = new Checker(spec, config, this.deps, this.now, (from, state) => {
+      if (this.checkers.get(spec.namespec)?.checker === checker) this.emit('change', { spec, from, to: state.status, state });
     });
-    this.checkers.set(p, checker);
+    this.checkers.set(spec.namespec, { spec, checker });
     checker.start();
   }
 
-  /** The run of `p` is over (stopping, exited, removed): its probes stop, a running one is killed. */
-  end(p: SupervisedProcess): void {
-    const checker = this.checkers.get(p);
-    if (!checker) return;
-    this.checkers.delete(p);
-    checker.stop();
+  /** The run is over (stopping, exited, removed): its probes stop, a running one is killed. */
+  end(spec: ProcessSpec): void {
+    const entry = this.checkers.get(spec.namespec);
+    if (!entry || entry.spec !== spec) return;
+    this.checkers.delete(spec.namespec);
+    entry.checker.stop();
   }
 
-  /** The health of `p`'s current run; undefined without a healthcheck or while it is not running. */
-  state(p: SupervisedProcess): HealthState | undefined {
-    return this.checkers.get(p)?.state;
+  /** The health of the current run; undefined without a healthcheck or while it is not running. */
+  state(spec: ProcessSpec): HealthState | undefined {
+    const entry = this.checkers.get(spec.namespec);
+    return entry?.spec === spec ? entry.checker.state : undefined;
   }
 
   /** Stop everything (ringmaster exits). */
   close(): void {
-    for (const p of [...this.checkers.keys()]) this.end(p);
+    for (const off of this.offs.splice(0)) off();
+    for (const { spec } of [...this.checkers.values()]) this.end(spec);
   }
 }

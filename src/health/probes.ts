@@ -4,7 +4,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import type { Readable } from 'node:stream';
-import { describeExit } from '../supervisor/exit-status';
+import { describeExit } from '../exit-status';
 import { trySignal } from '../signal-util';
 
 export interface ProbeResult {

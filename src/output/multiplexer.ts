@@ -265,6 +265,7 @@ export function createOutput(opts: OutputOptions): Output {
   process.on('exit', flushAtExit);
 
   return {
+    flushSync: flushAtExit,
     setNames(names) {
       width = nameWidth(names);
       for (const sink of Object.values(sinks)) {

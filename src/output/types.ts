@@ -42,6 +42,8 @@ export interface Output {
   reopenLogs(): void;
   /** Resolves once every attached pipe reached EOF (all its lines written), or after `timeoutMs`. */
   settle(timeoutMs: number): Promise<void>;
+  /** Write what is queued now, synchronously (the failsafe, just before ringmaster dies of a signal). */
+  flushSync(): void;
   /** Flush partial lines and wait until everything written reached the OS. */
   close(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { native } from './native';
 import type { WaitResult } from './native-types';
+import { childPids as listChildren } from './proc';
 
 /*
  * The one place that reaps, and the one that knows every child pid.
@@ -159,15 +159,7 @@ export class Reaper {
   }
 }
 
-/** Every child of this process (of all its threads), from /proc; the tracked ones if unreadable. */
+/** Every child of this process, zombies included; the tracked ones if /proc is unreadable. */
 function childPids(): number[] {
-  try {
-    const pids: number[] = [];
-    for (const tid of readdirSync('/proc/self/task')) {
-      for (const p of readFileSync(`/proc/self/task/${tid}/children`, 'latin1').split(' ')) if (p) pids.push(Number(p));
-    }
-    return pids;
-  } catch {
-    return [...tracked.keys()];
-  }
+  return listChildren({ zombies: true }) ?? [...tracked.keys()];
 }

@@ -1,4 +1,3 @@
-import { parseSignal as parseSignalName } from '../signal-util';
 import { constants } from 'node:os';
 import type { Settings } from '../config/types';
 
@@ -58,11 +57,6 @@ export type SignalRewrite = Partial<Record<NodeJS.Signals, NodeJS.Signals | null
 /** What a program receives instead of `sig` (`null`: the signal is dropped). */
 export function rewriteSignal(rewrite: SignalRewrite, sig: NodeJS.Signals): NodeJS.Signals | null {
   return sig in rewrite ? (rewrite[sig] ?? null) : sig;
-}
-
-/** `SIGTERM`, `TERM`, `term` or `15` → `SIGTERM`; null when it is no signal Node knows. */
-export function parseSignal(text: string): NodeJS.Signals | null {
-  return parseSignalName(text) ?? null;
 }
 
 /** Adds listeners and remembers them, so one call removes them all. */

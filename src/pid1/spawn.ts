@@ -47,6 +47,10 @@ export class StdinPipe {
     return this.socket;
   }
 
+  get queued(): number {
+    return this.socket?.writableLength ?? 0;
+  }
+
   write(data: Buffer, done: (err?: Error | null) => void): void {
     this.stream().write(data, done);
   }

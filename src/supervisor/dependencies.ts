@@ -2,12 +2,12 @@
 // the order of the shutdown. Everything is computed from the current process list on each call,
 // so processes added or removed at runtime (reload) are taken as they are.
 import type { Dependency } from '../config/types';
-import type { HealthMonitor } from '../health/monitor';
+import type { HealthState } from '../types';
 import type { SupervisedProcess } from './process';
 
 export interface DependencyView {
   readonly processes: readonly SupervisedProcess[];
-  readonly health: HealthMonitor;
+  healthOf(p: SupervisedProcess): HealthState | undefined;
 }
 
 export interface GateHooks {
@@ -41,7 +41,7 @@ function check(d: Dependency, q: SupervisedProcess, view: DependencyView): Verdi
       if (q.state === 'RUNNING' || ended?.expected) return { met: true };
       break;
     case 'healthy': {
-      const health = view.health.state(q);
+      const health = view.healthOf(q);
       if (q.state === 'RUNNING' && health?.status === 'healthy') return { met: true };
       if (q.state === 'RUNNING' && health) return { met: false, why: `${name} is ${health.status}${health.output ? ` (${health.output})` : ''}` };
       if (ended) return { met: false, why: `${name} ended (exit code ${ended.code}) without becoming healthy`, blockedCode: ended.code };
@@ -62,10 +62,11 @@ function check(d: Dependency, q: SupervisedProcess, view: DependencyView): Verdi
  * Holds processes whose dependencies are not met yet and starts each as soon as they are. It
  * re-checks on every state and health change, so a dependency that recovers after a transient
  * failure still releases its dependents (process-compose #544, #189): a process waits until its
- * conditions hold at one moment, whatever happened before.
+ * conditions hold at one moment, whatever happened before. A waiting process is in the `waiting`
+ * sub-state of STOPPED, with the reason; the gate keeps only the list of them.
  */
 export class DependencyGate {
-  private readonly waiting = new Map<SupervisedProcess, string>();
+  private readonly waiting = new Set<SupervisedProcess>();
   private readonly reportedBlocked = new Set<SupervisedProcess>();
   private busy = false;
   private again = false;
@@ -77,25 +78,28 @@ export class DependencyGate {
 
   /** Start `p` now if its dependencies are met, else as soon as they are. */
   request(p: SupervisedProcess): void {
-    this.waiting.set(p, '');
+    this.waiting.add(p);
+    p.waitForDependencies('');
     this.reevaluate();
   }
 
   /** Forget a waiting process (stopped by request, started by hand, removed); true if it waited. */
   cancel(p: SupervisedProcess): boolean {
     this.reportedBlocked.delete(p);
+    p.stopWaiting();
     return this.waiting.delete(p);
   }
 
   /** Forget every waiting process (the shutdown). */
   clear(): void {
+    for (const p of this.waiting) p.stopWaiting();
     this.waiting.clear();
     this.reportedBlocked.clear();
   }
 
   /** Why `p` waits, e.g. `waiting for migrate (completed): migrate is RUNNING`, or `blocked …`; '' if it does not. */
   reason(p: SupervisedProcess): string {
-    return this.waiting.get(p) ?? '';
+    return p.sub.kind === 'waiting' ? p.sub.reason : '';
   }
 
   isWaiting(p: SupervisedProcess): boolean {
@@ -121,7 +125,8 @@ export class DependencyGate {
 
   private evaluate(p: SupervisedProcess): void {
     if (!this.view.processes.includes(p)) return void this.cancel(p); // removed meanwhile
-    if (p.state === 'STARTING' || p.state === 'RUNNING' || p.state === 'STOPPING' || p.active) return void this.cancel(p); // started by other means
+    // Started or stopped by other means: the process's sub-state is the truth, the set only a list.
+    if (p.sub.kind !== 'waiting' || p.active) return void this.cancel(p);
     if (!this.hooks.mayStart()) return;
     const unmet: string[] = [];
     let blocked: { code: number; why: string } | undefined;
@@ -141,8 +146,8 @@ export class DependencyGate {
       this.hooks.start(p);
       return;
     }
-    const first = this.waiting.get(p) === '';
-    this.waiting.set(p, `${blocked ? 'blocked by' : 'waiting for'} ${unmet.join('; ')}`);
+    const first = this.reason(p) === '';
+    p.waitForDependencies(`${blocked ? 'blocked by' : 'waiting for'} ${unmet.join('; ')}`);
     if (first && !blocked) this.hooks.log(`${p.name} waits for ${unmet.join('; ')}`);
     if (!blocked) return void this.reportedBlocked.delete(p);
     if (this.reportedBlocked.has(p)) return;

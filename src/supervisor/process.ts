@@ -1,29 +1,30 @@
 import { groupAlive, trySignal } from '../signal-util';
-import type { ProgramConfig } from '../config/types';
+import type { KillCause, ProcessSpec, StopCause, StopRecord } from '../types';
 import { backoffDelay } from './backoff';
-import { describeExit, isExpected, shellCode, type ExitStatus } from './exit-status';
-import type { ProcessState } from './states';
+import { describeExit, exitCodeOf, isExpected, shellCode, type ExitStatus } from '../exit-status';
+import { assertMove, type ProcessState } from './states';
 
-/** One process of a program (a program with numprocs: 3 has three). */
-export interface ProcessSpec {
-  program: ProgramConfig;
-  /** The process name, e.g. 'web' or 'worker_01': output prefixes use it. */
-  name: string;
-  group: string;
-  /** Supervisor's namespec: 'web', or 'group:name' when they differ. */
-  namespec: string;
-  processNum: number;
-}
+export type { ProcessSpec };
 
-/** What the state machine needs of a started child; the real one comes from src/pid1/spawn. */
+/** What the state machine needs of a started child; the real one is made by cli/launch.ts. */
 export interface StartedChild {
   pid: number;
   exited: Promise<ExitStatus>;
   /** The write end of its stdin pipe (Supervisor's sendProcessStdin), if it has one. */
-  stdin?: { write(data: Buffer, done: (err?: Error | null) => void): void; destroy(): void; readonly destroyed: boolean };
+  stdin?: {
+    write(data: Buffer, done: (err?: Error | null) => void): void;
+    destroy(): void;
+    readonly destroyed: boolean;
+    /** Bytes written but not yet taken by the child. */
+    readonly queued: number;
+  };
 }
 
-export type StdinResult = 'ok' | 'NOT_RUNNING' | 'NO_FILE';
+export type StdinResult = 'ok' | 'NOT_RUNNING' | 'STDIN_CLOSED' | 'STDIN_FULL';
+
+/** A child that does not read its stdin gets no more than this queued for it (issue #12: 510 MB held). */
+export const MAX_STDIN_QUEUED = 1024 * 1024;
+const STDIN_PATIENCE_MS = 200;
 
 export interface SpawnFailure {
   /** errno name, e.g. 'ENOENT' */
@@ -46,16 +47,31 @@ export interface ProcessDeps {
   random?: () => number;
 }
 
+/**
+ * What a process is doing besides its Supervisor state: waiting for its depends_on (STOPPED), a
+ * restart pending until `at` (BACKOFF, EXITED), or the members of an exited leader's process
+ * group being stopped (`draining`).
+ */
+export type SubState =
+  | { kind: 'none' }
+  | { kind: 'waiting'; reason: string }
+  | { kind: 'restart'; at: number }
+  | { kind: 'draining' };
+
+const NONE: SubState = { kind: 'none' };
+
 /** How often a stop re-checks a process group whose members are not our children (rare). */
 const GROUP_RECHECK_MS = 250;
 
 /**
  * Supervisor's state machine for one process (supervisor/process.py), with ringmaster's fixes:
  * exits are handled the moment they are reaped, every restart waits a jittered exponential
- * backoff, and a stop is done only when the whole process group is gone.
+ * backoff, a stop is done only when the whole process group is gone, and every stop and kill
+ * records why. States move only through the table in states.ts.
  */
 export class SupervisedProcess {
   state: ProcessState = 'STOPPED';
+  sub: SubState = NONE;
   pid = 0;
   /** The pid of the current or last child (events report it for EXITED and STOPPED). */
   lastPid = 0;
@@ -66,6 +82,8 @@ export class SupervisedProcess {
   spawnError: SpawnFailure | null = null;
   /** Why the process is in its state, in Supervisor's words (shown by status). */
   description = '';
+  /** The stop of the current or last run, and why it was killed if it was. */
+  stopRecord: StopRecord | null = null;
   startedAt = 0;
   /** When the last child ended (Supervisor's laststop), 0 if none did. */
   stoppedAt = 0;
@@ -77,7 +95,6 @@ export class SupervisedProcess {
   private killTimer: NodeJS.Timeout | undefined;
   private groupTimer: NodeJS.Timeout | undefined;
   private stopWaiters: Array<() => void> = [];
-  private stopping = false;
   private stdin: StartedChild['stdin'];
   private readonly now: () => number;
 
@@ -96,7 +113,12 @@ export class SupervisedProcess {
   /** Running, on its way up or down, or waiting to be restarted. */
   get active(): boolean {
     return this.state === 'STARTING' || this.state === 'RUNNING' || this.state === 'BACKOFF' ||
-      this.state === 'STOPPING' || this.timer !== undefined;
+      this.state === 'STOPPING' || this.sub.kind === 'restart';
+  }
+
+  /** A stop is under way: the leader's, or the lingering members' of its group. */
+  get stopping(): boolean {
+    return this.state === 'STOPPING' || this.sub.kind === 'draining';
   }
 
   /** Consecutive failed starts so far (Supervisor's backoff count, `tries:` in events). */
@@ -108,7 +130,10 @@ export class SupervisedProcess {
     return Math.max(0, this.spawns - 1);
   }
 
-  /** Start by request (autostart, ctl): a fresh count of retries, unlike Supervisor (#9 there). */
+  /**
+   * Start by request (autostart, ctl): at once, even when a restart waits for its delay, with a
+   * fresh count of retries (unlike Supervisor, #9 there). No-op while up or on its way down.
+   */
   start(): void {
     if (this.state === 'STARTING' || this.state === 'RUNNING' || this.state === 'STOPPING') return;
     this.startFailures = 0;
@@ -116,14 +141,28 @@ export class SupervisedProcess {
     this.spawn();
   }
 
+  /** Wait for depends_on before an autostart (the dependency gate decides when). */
+  waitForDependencies(reason: string): void {
+    if (this.state === 'STOPPED' || this.state === 'EXITED' || this.state === 'FATAL') this.sub = { kind: 'waiting', reason };
+  }
+
+  /** No longer wait for depends_on; true if it waited. */
+  stopWaiting(): boolean {
+    if (this.sub.kind !== 'waiting') return false;
+    this.sub = NONE;
+    return true;
+  }
+
   /** Resolves when the process and its whole process group are gone. */
-  stop(): Promise<void> {
+  stop(cause: StopCause = 'stop'): Promise<void> {
     const done = new Promise<void>((resolve) => this.stopWaiters.push(resolve));
-    const restartWasPending = this.timer !== undefined;
+    const pending = this.sub.kind === 'restart';
+    this.stopWaiting();
     this.clearTimer();
     switch (this.state) {
       case 'STARTING':
       case 'RUNNING':
+        this.stopRecord = { cause, signal: this.spec.program.stopsignal, killed: null };
         this.setState('STOPPING');
         this.sendStopSignal();
         break;
@@ -135,7 +174,7 @@ export class SupervisedProcess {
         break;
       case 'EXITED':
         // A pending restart is cancelled; lingering members of the exited leader's group are stopped.
-        if (restartWasPending) this.setState('STOPPED');
+        if (pending) this.setState('STOPPED');
         this.finishStopIfGroupGone();
         break;
       default:
@@ -144,11 +183,12 @@ export class SupervisedProcess {
     return done;
   }
 
-  /** SIGKILL now, to the group when killasgroup (a second TERM, or the shutdown deadline). */
-  kill(): void {
+  /** SIGKILL now, to the group when killasgroup (stopwaitsecs, the shutdown deadline, a second signal). */
+  kill(cause: KillCause, limit?: string): void {
     const target = this.killTarget();
     if (target === 0) return;
-    this.deps.log(`killing ${this.name} (pid ${this.pid || this.pgid}) with SIGKILL`);
+    this.stopRecord = { ...(this.stopRecord ?? { cause: 'stop', signal: this.spec.program.stopsignal }), killed: cause, limit };
+    this.deps.log(`killing ${this.name} (pid ${this.pid || this.pgid}) with SIGKILL: ${killText(cause, limit)}`);
     trySignal(target, 'SIGKILL');
   }
 
@@ -158,12 +198,24 @@ export class SupervisedProcess {
     return trySignal(this.spec.program.stopasgroup ? -this.pid : this.pid, sig);
   }
 
-  /** Write to the running child's stdin; resolves once the data was handed to the pipe. */
+  /**
+   * Queue data for the running child's stdin. The answer comes when the pipe took it (a closed
+   * stdin shows at once, as EPIPE), or after STDIN_PATIENCE_MS of a child that is not reading
+   * now: the data then waits in our queue, as in Supervisor. Refused while more than
+   * MAX_STDIN_QUEUED bytes wait for the child.
+   */
   writeStdin(data: Buffer): Promise<StdinResult> {
     const stdin = this.stdin;
-    if (this.pid === 0 || this.stopping || this.state === 'STOPPING') return Promise.resolve('NOT_RUNNING');
-    if (!stdin || stdin.destroyed) return Promise.resolve('NO_FILE');
-    return new Promise((resolve) => stdin.write(data, (err) => resolve(err ? 'NO_FILE' : 'ok')));
+    if (this.pid === 0 || this.stopping) return Promise.resolve('NOT_RUNNING');
+    if (!stdin || stdin.destroyed) return Promise.resolve('STDIN_CLOSED');
+    if (stdin.queued > MAX_STDIN_QUEUED) return Promise.resolve('STDIN_FULL');
+    return new Promise((resolve) => {
+      const patience = setTimeout(() => resolve('ok'), STDIN_PATIENCE_MS);
+      stdin.write(data, (err) => {
+        clearTimeout(patience);
+        resolve(err ? 'STDIN_CLOSED' : 'ok');
+      });
+    });
   }
 
   /** Called after any reap that may have emptied this process's group. */
@@ -173,16 +225,15 @@ export class SupervisedProcess {
 
   /** The code this process gives the container when it ends for good (SPEC §5). */
   exitCode(): number {
-    if (this.state === 'FATAL' && this.spawnError) return this.spawnError.code === 'ENOENT' ? 127 : 126;
-    if (!this.lastExit) return 0;
-    if (this.state === 'FATAL' && this.lastExit.signal === null && this.lastExit.code === 0) return 1;
-    return shellCode(this.lastExit);
+    return exitCodeOf(this.state, this.lastExit, this.spawnError?.code ?? null);
   }
 
   private spawn(): void {
     this.clearTimer();
+    this.sub = NONE;
     this.spawnError = null;
     this.description = '';
+    this.stopRecord = null;
     this.setState('STARTING');
     this.spawns++;
     this.startedAt = this.now();
@@ -230,7 +281,8 @@ export class SupervisedProcess {
     if (uptime >= program.backoff.resetMs) this.failStreak = 0;
 
     if (this.state === 'STOPPING') {
-      this.deps.log(`stopped: ${this.name} (${how})`);
+      const r = this.stopRecord;
+      this.deps.log(`stopped: ${this.name} (${how}${r ? `; ${r.killed ? `${killText(r.killed, r.limit)}, ` : ''}by ${CAUSE_TEXT[r.cause]}` : ''})`);
       this.finishStopIfGroupGone();
       return;
     }
@@ -274,25 +326,27 @@ export class SupervisedProcess {
   private scheduleRetry(): void {
     const delay = backoffDelay(this.spec.program.backoff, this.failStreak, this.deps.random);
     this.deps.log(`${this.name} will restart in ${(delay / 1000).toFixed(1)}s (${this.state})`);
+    this.sub = { kind: 'restart', at: this.now() + delay };
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.sub = NONE;
       if (this.deps.mayRestart()) this.spawn();
     }, delay);
   }
 
   private sendStopSignal(): void {
     const program = this.spec.program;
-    this.stopping = true;
     trySignal(program.stopasgroup ? -this.pid : this.pid, program.stopsignal);
     this.armKillTimer();
   }
 
   private armKillTimer(): void {
     if (this.killTimer) return;
+    const ms = this.spec.program.stopwaitsecsMs;
     this.killTimer = setTimeout(() => {
       this.killTimer = undefined;
-      this.kill();
-    }, this.spec.program.stopwaitsecsMs);
+      this.kill('stopwaitsecs', `${ms / 1000}s`);
+    }, ms);
   }
 
   private killTarget(): number {
@@ -307,7 +361,7 @@ export class SupervisedProcess {
     if (this.pgid !== 0 && this.spec.program.killasgroup && groupAlive(this.pgid)) {
       if (!this.stopping) {
         // Lingering members of an exited leader's group: stop them the same way.
-        this.stopping = true;
+        this.sub = { kind: 'draining' };
         trySignal(-this.pgid, this.spec.program.stopsignal);
         this.armKillTimer();
       }
@@ -315,7 +369,7 @@ export class SupervisedProcess {
       return;
     }
     this.pgid = 0;
-    this.stopping = false;
+    if (this.sub.kind === 'draining') this.sub = NONE;
     if (this.killTimer) clearTimeout(this.killTimer);
     if (this.groupTimer) clearInterval(this.groupTimer);
     this.killTimer = this.groupTimer = undefined;
@@ -328,6 +382,7 @@ export class SupervisedProcess {
   private setState(to: ProcessState): void {
     const from = this.state;
     if (from === to) return;
+    assertMove(this.spec.namespec, from, to);
     this.state = to;
     this.stateSince = this.now();
     this.deps.onTransition(this, from, to);
@@ -336,5 +391,39 @@ export class SupervisedProcess {
   private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.sub.kind === 'restart') this.sub = NONE;
   }
+}
+
+/** Who or what stopped it: `stopped by shutdown`. */
+export const CAUSE_TEXT: Record<StopCause, string> = {
+  stop: 'request',
+  restart: 'restart request',
+  reload: 'reload',
+  shutdown: 'shutdown',
+  liveness: 'failed liveness check',
+};
+
+function killText(cause: KillCause, limit?: string): string {
+  switch (cause) {
+    case 'stopwaitsecs':
+      return `after stopwaitsecs${limit ? ` ${limit}` : ''}`;
+    case 'shutdown_timeout':
+      return `at shutdown_timeout${limit ? ` ${limit}` : ''}`;
+    case 'second signal':
+      return 'after a second signal';
+    case 'failsafe':
+      return 'by the failsafe';
+  }
+}
+
+/** `killed by SIGKILL after stopwaitsecs 10s`, or null when the stop signal was enough. */
+export function killedText(r: StopRecord): string | null {
+  return r.killed ? `killed by SIGKILL ${killText(r.killed, r.limit)}` : null;
+}
+
+/** `killed by SIGKILL after stopwaitsecs 10s, stopped by shutdown`, or `stopped with SIGTERM by request`. */
+export function stopText(r: StopRecord): string {
+  const killed = killedText(r);
+  return killed ? `${killed}, stopped by ${CAUSE_TEXT[r.cause]}` : `stopped with ${r.signal} by ${CAUSE_TEXT[r.cause]}`;
 }

@@ -1,54 +1,36 @@
-import { trySignal } from '../signal-util';
-import { EventEmitter } from 'node:events';
+import type { Bus } from '../bus';
 import type { Config, ProgramConfig } from '../config/types';
-import { HealthMonitor, type HealthChange, type HealthMonitorDeps, type HealthState } from '../health/monitor';
+import type { HealthState, KillCause, StopCause } from '../types';
 import { diffGroups, diffPrograms, programsByGroup, type ConfigDiff } from './config-diff';
 import { DependencyGate, stopLevels } from './dependencies';
-import { describeExit } from './exit-status';
 import { ExitPolicyJudge } from './exit-policy';
 import { SupervisedProcess, type ProcessSpec, type StartedChild } from './process';
 import { processSpecs } from './process-names';
-import { killLeftoverChildren } from './leftovers';
+import { snapshotOf, summaryLine } from './snapshot';
 import type { ProcessState } from './states';
 
 export interface SupervisorDeps {
   /** Starts the child of a process, wiring its output; throws a SpawnFailure-shaped error. */
   launch(spec: ProcessSpec): StartedChild;
   log(text: string): void;
+  /** Where the supervisor publishes what happens, and hears health checks and reaped orphans. */
+  bus: Bus;
+  /** The health of a process's current run (the health monitor's, built by cli/run.ts). */
+  healthOf?(spec: ProcessSpec): HealthState | undefined;
   /** Wait (bounded) until the programs' last output was written, so it precedes the summary. */
   settleOutput?(): Promise<void>;
-  /** For exec healthchecks: start a check command as the program would be started. */
-  spawnCheck?: HealthMonitorDeps['spawnCheck'];
-  /** For log healthchecks: watch a process's output. */
-  observeOutput?: HealthMonitorDeps['observeOutput'];
-}
-
-export interface StateChange {
-  process: SupervisedProcess;
-  from: ProcessState;
-  to: ProcessState;
-}
-
-export interface SupervisorEvents {
-  state: [StateChange];
-  /** A shutdown began (once). */
-  shutdown: [];
-  /** Processes were added or removed (reload, addProcessGroup, removeProcessGroup). */
-  processes: [];
-  /** sendRemoteCommEvent(type, data): Supervisor's REMOTE_COMMUNICATION event. */
-  remote: [string, string];
-  /** A process's health changed (starting, healthy, unhealthy). */
-  health: [HealthChange];
+  /** After every program stopped: kill what is left of the container's processes (pid1's job). */
+  killLeftovers?(): Promise<void>;
 }
 
 export type GroupChange = 'ok' | 'BAD_NAME' | 'ALREADY_ADDED' | 'STILL_RUNNING' | 'SHUTDOWN_STATE';
 
 /**
- * The orchestrator: owns every SupervisedProcess, starts them in priority order, applies the
- * exit policy, and runs the ordered shutdown. Everything outside asks it through its methods
- * and listens to its events.
+ * The orchestrator: owns every SupervisedProcess, starts them in priority order (after their
+ * depends_on), applies the exit policy, and runs the ordered shutdown. It publishes every change
+ * on the bus; front ends reach it only through the SupervisorApi (local-api.ts).
  */
-export class Supervisor extends EventEmitter<SupervisorEvents> {
+export class Supervisor {
   /** Sorted by (priority, program, process name); changed in place by reloads. */
   readonly processes: SupervisedProcess[] = [];
   /** Counts state changes and additions/removals: equal counts mean nothing changed between. */
@@ -63,32 +45,37 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** The config last read: what addGroup takes programs from (Supervisor's reread). */
   private latest: Config;
   private reloading: Promise<unknown> = Promise.resolve();
-  /** Health of the processes with a healthcheck (read it with healthOf). */
-  readonly health: HealthMonitor;
   private readonly gate: DependencyGate;
+  private readonly bus: Bus;
+  private readonly unsubscribe: Array<() => void> = [];
 
   constructor(
     private config: Config,
     private readonly deps: SupervisorDeps,
   ) {
-    super();
+    this.bus = deps.bus;
     this.latest = config;
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
-    this.health = new HealthMonitor({ spawnCheck: deps.spawnCheck, observeOutput: deps.observeOutput });
-    this.health.on('change', (change) => this.onHealthChange(change));
-    this.gate = new DependencyGate(this, {
-      start: (p) => p.start(),
-      mayStart: () => !this.shuttingDown,
-      log: deps.log,
-      blocked: (p, code, why) => this.onEnded(p, code, false, `cannot start (${why})`),
-    });
+    this.gate = new DependencyGate(
+      { processes: this.processes, healthOf: (p) => this.healthOf(p) },
+      {
+        start: (p) => p.start(),
+        mayStart: () => !this.shuttingDown,
+        log: deps.log,
+        blocked: (p, code, why) => this.onEnded(p, code, false, `cannot start (${why})`),
+      },
+    );
+    this.unsubscribe.push(
+      this.bus.on('process.health', (change) => this.onHealthChange(change.spec, change.to, change.state)),
+      this.bus.on('pid1.reaped', () => this.onOrphanReaped()),
+    );
     this.addPrograms(config.programs);
     this.judge = new ExitPolicyJudge(config.settings.exitPolicy, this.processes);
   }
 
   /** The health of a process's current run; undefined without a healthcheck or when not running. */
   healthOf(p: SupervisedProcess): HealthState | undefined {
-    return this.health.state(p);
+    return this.deps.healthOf?.(p.spec);
   }
 
   /** Why a process waits for its dependencies ('' when it does not). */
@@ -110,7 +97,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return [...new Set(this.processes.map((p) => p.spec.program))];
   }
 
-  /** Programs of the config last read that are not running here ('avail'). */
+  /** Programs of the config last read ('avail'). */
   get latestPrograms(): readonly ProgramConfig[] {
     return this.latest.programs;
   }
@@ -177,13 +164,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.latest = next;
     const going = new Set([...diff.removed, ...diff.changed]);
     const leaving = this.processes.filter((p) => going.has(p.spec.program.name));
-    await Promise.all(leaving.map((p) => p.stop()));
+    await Promise.all(leaving.map((p) => p.stop('reload')));
     if (this.shuttingDown) return diff;
     this.removeProcesses(leaving);
     if (next.settings.exitPolicy !== this.config.settings.exitPolicy) this.judge = new ExitPolicyJudge(next.settings.exitPolicy, this.processes);
     this.config = next;
     const coming = new Set([...diff.added, ...diff.changed]);
     this.autostart(this.addPrograms(next.programs.filter((p) => coming.has(p.name))));
+    this.bus.emit('config.reloaded', diff);
     return diff;
   }
 
@@ -193,19 +181,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         new SupervisedProcess(spec, {
           spawn: (s) => this.deps.launch(s),
           log: this.deps.log,
-          onTransition: (process, from, to) => {
-            this.changes++;
-            this.emit('state', { process, from, to });
-            this.afterTransition(process, to);
-          },
+          onTransition: (process, from, to) => this.onTransition(process, from, to),
           onEnded: (p, code, expected) => this.onEnded(p, code, expected),
           mayRestart: () => !this.shuttingDown,
         }),
     );
     this.processes.push(...added);
     this.processes.sort(startOrder);
-    this.changes++;
-    this.emit('processes');
+    this.processesChanged();
     return added.sort(startOrder);
   }
 
@@ -213,15 +196,23 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const set = new Set(gone);
     const kept = this.processes.filter((p) => !set.has(p));
     this.processes.splice(0, this.processes.length, ...kept);
-    for (const p of gone) {
-      this.gate.cancel(p);
-      this.health.end(p);
-    }
-    this.changes++;
-    this.emit('processes');
+    for (const p of gone) this.gate.cancel(p);
+    this.processesChanged();
   }
 
-  /** Send a signal to every running process's group (forward_signals, HUP until reload exists). */
+  private processesChanged(): void {
+    this.changes++;
+    if (this.bus.has('processes.changed')) {
+      this.bus.emit('processes.changed', { processes: this.processes.map((p) => this.snapshot(p)), programs: this.programs });
+    }
+  }
+
+  /** One process as the API shows it. */
+  snapshot(p: SupervisedProcess) {
+    return snapshotOf(p, this.healthOf(p), this.gate.reason(p));
+  }
+
+  /** Send a signal to every running process's group (forward_signals). */
   forwardSignal(sig: NodeJS.Signals): void {
     for (const p of this.processes) p.signal(sig);
   }
@@ -239,68 +230,74 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   shutdown(reason: string, code = 0): void {
     if (this.shuttingDown) {
       this.deps.log(`${reason} during shutdown: killing everything now`);
-      this.killAll();
+      this.killAll('second signal');
       return;
     }
     this.shuttingDown = true;
     this.gate.clear();
     this.exitCode = code;
     this.deps.log(reason);
-    this.emit('shutdown');
+    this.bus.emit('supervisor.stopping', { reason, code });
     void this.runShutdown();
   }
 
-  /** SIGKILL every process group we know of; used by the deadline, a second signal and the failsafe. */
-  killAll(): void {
-    for (const p of this.processes) p.kill();
+  /** SIGKILL every process group we know of: the deadline and a second signal. */
+  killAll(cause: KillCause, limit?: string): void {
+    for (const p of this.processes) p.kill(cause, limit);
   }
 
-  /**
-   * The failsafe's synchronous last act: TERM to every process group, up to `graceMs` for them
-   * to go, then SIGKILL to what is left. Nothing may live on unsupervised.
-   */
-  emergencyStop(graceMs = 1000): void {
-    const groups = this.processes.map((p) => p.pgid).filter((g) => g !== 0);
-    for (const g of groups) trySignal(-g, 'SIGTERM');
-    const sleeper = new Int32Array(new SharedArrayBuffer(4));
-    const until = Date.now() + graceMs;
-    while (Date.now() < until && groups.some((g) => trySignal(-g, 0))) Atomics.wait(sleeper, 0, 0, 10);
-    for (const g of groups) trySignal(-g, 'SIGKILL');
+  /** The process groups that may still have members (the failsafe's targets). */
+  liveGroups(): number[] {
+    return this.processes.map((p) => p.pgid).filter((g) => g !== 0);
+  }
+
+  /** Stop one process for `cause` (the API's stop and restart, liveness): resolves when it is gone. */
+  stopProcess(p: SupervisedProcess, cause: StopCause): Promise<void> {
+    this.gate.cancel(p);
+    return p.stop(cause);
+  }
+
+  /** Start one process now (the API's start): a pending wait for depends_on is dropped. */
+  startProcess(p: SupervisedProcess): void {
+    this.gate.cancel(p);
+    p.start();
   }
 
   private async runShutdown(): Promise<void> {
+    const limit = `${this.settings.shutdownTimeoutMs / 1000}s`;
     const deadline = setTimeout(() => {
-      this.deps.log(`shutdown_timeout (${this.settings.shutdownTimeoutMs / 1000}s) reached: killing everything`);
-      this.killAll();
+      this.deps.log(`shutdown_timeout (${limit}) reached: killing everything`);
+      this.killAll('shutdown_timeout', limit);
     }, this.config.settings.shutdownTimeoutMs);
     for (const level of stopLevels(this.processes)) {
       const names = level.filter((p) => p.active || p.pgid !== 0).map((p) => p.name);
       if (names.length > 0) this.deps.log(`stopping ${names.join(', ')}`);
-      await Promise.all(level.map((p) => p.stop()));
+      await Promise.all(level.map((p) => p.stop('shutdown')));
     }
     clearTimeout(deadline);
-    this.health.close();
-    await killLeftoverChildren(this.deps.log);
+    for (const off of this.unsubscribe.splice(0)) off();
+    await this.deps.killLeftovers?.();
     await this.deps.settleOutput?.();
     for (const p of this.processes) this.deps.log(summaryLine(p));
     this.resolveFinished(this.exitCode);
   }
 
-  /** Health checks run while a process runs; dependents are looked at again on every change. */
-  private afterTransition(p: SupervisedProcess, to: ProcessState): void {
-    if (to === 'STARTING') this.health.begin(p);
-    else if (to !== 'RUNNING') this.health.end(p);
+  private onTransition(p: SupervisedProcess, from: ProcessState, to: ProcessState): void {
+    this.changes++;
+    // Subscribers (the health monitor first) see the move before the gate looks at it again.
+    if (this.bus.has('process.state')) this.bus.emit('process.state', { process: this.snapshot(p), spec: p.spec, from, to });
     this.gate.reevaluate();
   }
 
-  private onHealthChange(change: HealthChange): void {
-    const { process: p, to, state } = change;
+  private onHealthChange(spec: ProcessSpec, to: string, state: HealthState): void {
+    const p = this.processes.find((q) => q.spec === spec);
+    if (!p) return;
+    this.changes++;
     this.deps.log(`${p.name} is ${to}${state.output && to !== 'healthy' ? ` (${state.output})` : ''}`);
-    this.emit('health', change);
     const hc = p.spec.program.healthcheck;
     if (to === 'unhealthy' && hc?.liveness && state.passedOnce && p.state === 'RUNNING' && !this.shuttingDown) {
       this.deps.log(`${p.name} failed its liveness check ${state.failures} times in a row: restarting`);
-      void p.stop().then(() => {
+      void p.stop('liveness').then(() => {
         if (!this.shuttingDown && p.state === 'STOPPED' && this.processes.includes(p)) p.start();
       });
     }
@@ -325,15 +322,4 @@ function startOrder(a: SupervisedProcess, b: SupervisedProcess): number {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function summaryLine(p: SupervisedProcess): string {
-  if (p.spawns === 0) return `${p.name}: ${p.state}, never started`;
-  const exit = p.spawnError
-    ? `${p.spawnError.message}`
-    : p.lastExit
-      ? `exit code ${p.exitCode()} (${describeExit(p.lastExit)})`
-      : 'still running';
-  const restarts = `${p.restarts} restart${p.restarts === 1 ? '' : 's'}`;
-  return `${p.name}: ${p.state}, ${exit}, ${restarts}`;
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, readBody } from '../http-util';
 import { BadRequest, RawXml, encodeFault, encodeResponse, parseCall, type RpcValue } from './codec';
 import { faultStruct, invoke } from './dispatch';
+import { SupervisorError } from '../../errors';
 import { RpcFault } from './faults';
 import type { RpcDeps } from './methods';
 
@@ -43,7 +44,7 @@ export async function handleRpc(req: IncomingMessage, res: ServerResponse, deps:
   try {
     result = await invoke(deps, call.methodName, call.params);
   } catch (err) {
-    if (!(err instanceof RpcFault)) deps.output.system(`XML-RPC ${call.methodName} failed: ${(err as Error).stack ?? err}`, 'stderr');
+    if (!(err instanceof RpcFault) && !(err instanceof SupervisorError)) deps.log(`XML-RPC ${call.methodName} failed: ${(err as Error).stack ?? err}`, 'stderr');
     const f = faultStruct(err);
     return reply(res, 200, Buffer.from(encodeFault(f.faultCode as number, f.faultString as string), 'utf8'));
   }

@@ -2,10 +2,11 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { LogFileConfig } from '../output/logfile';
 import type { Output } from '../output/types';
-import { spawnProcess, type SpawnedChild } from '../pid1/spawn';
+import { resolveExecutable, spawnProcess, SpawnError, type SpawnedChild } from '../pid1/spawn';
 import { resolveUser } from '../config/users';
 import type { ProgramConfig } from '../config/types';
-import type { ProcessSpec, StartedChild } from './process';
+import type { StartedChild } from '../supervisor/process';
+import type { ProcessSpec } from '../types';
 
 export interface LaunchOptions {
   output: Output;
@@ -118,4 +119,17 @@ export function launchCheck(spec: ProcessSpec, argv: string[], capture: boolean,
     stdout: capture ? 'pipe' : 'null',
     stderr: capture ? 'stdout' : 'null',
   });
+}
+
+/** Supervisor's pre-check before a start by request: a missing command is NO_FILE, a bad one NOT_EXECUTABLE. */
+export function checkCommand(spec: ProcessSpec): { code: 'NO_FILE' | 'NOT_EXECUTABLE'; message: string } | null {
+  const program = spec.program;
+  const env = { ...inheritedEnv(), ...program.environment };
+  try {
+    resolveExecutable(program.argv[0] ?? '', env, program.directory);
+    return null;
+  } catch (err) {
+    if (!(err instanceof SpawnError)) throw err;
+    return { code: err.code === 'ENOENT' ? 'NO_FILE' : 'NOT_EXECUTABLE', message: err.message };
+  }
 }

@@ -1,16 +1,18 @@
-import type { SupervisorEvent } from './types';
+import type { Bus } from '../bus';
+import type { SupervisorEvent } from '../types';
 
 export type EventSink = (event: SupervisorEvent) => void;
 
 /**
- * Where every event is published. Listener pools are offered each event first (the first one
- * that accepts it gives it its global serial), then the other subscribers (the JSON stream)
- * see it with that serial.
+ * Where Supervisor's events are numbered and handed out. Listener pools are offered each event
+ * first (the first one that accepts it gives it its global serial); then it goes on the bus as
+ * `supervisor.event`, with that serial, for everyone else (the JSON stream).
  */
-export class EventBus {
+export class EventDispatch {
   private readonly pools = new Set<EventSink>();
-  private readonly sinks = new Set<EventSink>();
   private nextSerial = 0;
+
+  constructor(private readonly bus: Bus) {}
 
   /** The next global serial (Supervisor's GlobalSerial: from 0, once per accepted event). */
   takeSerial(): number {
@@ -24,14 +26,9 @@ export class EventBus {
     return () => this.pools.delete(pool);
   }
 
-  subscribe(sink: EventSink): () => void {
-    this.sinks.add(sink);
-    return () => this.sinks.delete(sink);
-  }
-
   publish(name: string, fields: SupervisorEvent['fields'], data?: string, change?: SupervisorEvent['change']): void {
     const event: SupervisorEvent = { name, fields, data, time: Date.now(), serial: null, change };
     for (const pool of this.pools) pool(event);
-    for (const sink of this.sinks) sink(event);
+    this.bus.emit('supervisor.event', event);
   }
 }

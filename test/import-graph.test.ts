@@ -1,0 +1,97 @@
+// Issue #11: the shape of src/ lasts because this test reads its import graph and fails on any
+// import that breaks the rules of shared/STYLE.md ("What may import what"), as ringmaster has them.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { ROOT } from './support/ringmaster';
+
+const SRC = path.join(ROOT, 'src');
+
+/** Every src file (relative, without extension) -> the src files it imports (type imports included). */
+function importGraph(): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const file of readdirSync(SRC, { recursive: true }).map(String).filter((f) => f.endsWith('.ts'))) {
+    const text = readFileSync(path.join(SRC, file), 'utf8');
+    const from = file.replace(/\.ts$/, '');
+    const targets: string[] = [];
+    for (const m of text.matchAll(/^\s*(?:import|export)\b[^'";]*?from\s+'(\.[^']+)'/gm)) {
+      let target = path.normalize(path.join(path.dirname(from), m[1]));
+      if (readdirSync(path.join(SRC, path.dirname(target))).includes(`${path.basename(target)}.ts`)) targets.push(target);
+      else targets.push(path.join(target, 'index'));
+    }
+    graph.set(from, targets);
+  }
+  return graph;
+}
+
+const graph = importGraph();
+const folder = (f: string) => (f.includes('/') ? f.slice(0, f.indexOf('/')) : '');
+/** The leaves everyone may import: the vocabulary, the bus, the error catalog, signal names and kill(2), exit-code arithmetic. */
+const LEAVES = new Set(['types', 'bus', 'errors', 'signal-util', 'exit-status']);
+
+function violations(rule: (from: string, to: string) => string | null): string[] {
+  const out: string[] = [];
+  for (const [from, targets] of graph) {
+    for (const to of targets) {
+      const why = rule(from, to);
+      if (why) out.push(`src/${from}.ts imports src/${to}.ts: ${why}`);
+    }
+  }
+  return out;
+}
+
+describe('the import graph of src/ (issue #11)', () => {
+  it('reads the graph (the test itself sees the imports it judges)', () => {
+    assert.ok(graph.size > 50, `only ${graph.size} files`);
+    assert.ok(graph.get('cli/run')!.includes('supervisor/supervisor'), 'run.ts builds the Supervisor');
+    assert.ok(graph.get('control/json-api')!.includes('supervisor/api'));
+  });
+
+  it('the leaves import nothing but each other and config types', () => {
+    assert.deepEqual(violations((from, to) => (LEAVES.has(from) && !LEAVES.has(to) && to !== 'config/types' ? 'a leaf imports only leaves' : null)), []);
+  });
+
+  it('config/ imports no other folder', () => {
+    assert.deepEqual(violations((from, to) => (folder(from) === 'config' && folder(to) !== 'config' && !LEAVES.has(to) ? 'config stands alone' : null)), []);
+  });
+
+  it('supervisor/ imports config types, the leaves and itself only (spawning, output, users are handed in)', () => {
+    assert.deepEqual(
+      violations((from, to) => (folder(from) === 'supervisor' && folder(to) !== 'supervisor' && !LEAVES.has(to) && to !== 'config/types' ? 'the core hands out nothing it does not own' : null)),
+      [],
+    );
+  });
+
+  it('output/ and pid1/ import only the leaves, config types and their own folder', () => {
+    assert.deepEqual(
+      violations((from, to) => (['output', 'pid1'].includes(folder(from)) && folder(to) !== folder(from) && !LEAVES.has(to) && to !== 'config/types' ? 'a low layer' : null)),
+      [],
+    );
+  });
+
+  it('front ends see the supervisor only through supervisor/api.ts', () => {
+    const frontEnds = new Set(['control', 'health', 'events']);
+    assert.deepEqual(
+      violations((from, to) => {
+        const front = frontEnds.has(folder(from)) || from === 'cli/ctl';
+        return front && folder(to) === 'supervisor' && to !== 'supervisor/api' ? 'one door: SupervisorApi' : null;
+      }),
+      [],
+    );
+  });
+
+  it('only cli/run.ts (the composition root) imports the Supervisor class and the local API', () => {
+    assert.deepEqual(
+      violations((from, to) => ((to === 'supervisor/supervisor' || to === 'supervisor/local-api') && folder(from) !== 'supervisor' && from !== 'cli/run' ? 'composition root only' : null)),
+      [],
+    );
+  });
+
+  it('nothing outside supervisor/ touches a SupervisedProcess, except launch handing it a child', () => {
+    assert.deepEqual(
+      violations((from, to) => (to === 'supervisor/process' && folder(from) !== 'supervisor' && from !== 'cli/launch' ? 'program state is the supervisor\'s' : null)),
+      [],
+    );
+  });
+});
