@@ -17,6 +17,7 @@ import { mapIniFile } from '../src/config/ini/map';
 import { mappingToYaml } from '../src/config/ini/yaml';
 import { ConfigError, type Config } from '../src/config/types';
 import { MAX_DURATION_MS } from '../src/config/units';
+import { processNames } from '../src/config/process-name';
 import { processSpecs } from '../src/supervisor/process-names';
 import { mutateIni, mutateYaml, rngFor } from './support/config-fuzz';
 import { BUNDLE, tempDir } from './support/ringmaster';
@@ -31,7 +32,9 @@ const ENV = { HOME: '/root', PATH: '/usr/bin:/bin' };
 function runWouldStart(config: Config): string | undefined {
   for (const p of config.programs) {
     try {
-      processSpecs(p);
+      const names = processNames(p);
+      if (names.length !== p.numprocs || names.join('\0') !== p.processNames.join('\0')) return `accepted, but run would name ${p.name}'s processes ${JSON.stringify(names)}, not ${JSON.stringify(p.processNames)}`;
+      if (processSpecs(p).length !== p.numprocs) return `accepted, but run would start ${processSpecs(p).length} processes of ${p.name}, not ${p.numprocs}`;
     } catch (err) {
       return `accepted, but run cannot expand ${p.name}: ${(err as Error).message}`;
     }

@@ -66,7 +66,7 @@ describe('formats', () => {
 
   it('json, timestamps and colours reach ringmaster\'s output as configured', async () => {
     const json = new Ringmaster({
-      args: ['-c', writeConfig('settings: {exit_policy: all, log_format: json}\nprograms:\n  web: {command: ["sh", "-c", "echo hi; echo oops >&2"], startsecs: 0, autorestart: false}\n')],
+      args: ['-c', writeConfig(`settings: {socket: ${path.join(tempDir(), 'rm.sock')}, exit_policy: all, log_format: json}\nprograms:\n  web: {command: ["sh", "-c", "echo hi; echo oops >&2"], startsecs: 0, autorestart: false}\n`)],
     });
     await json.wait();
     const objects = json.stdout.trim().split('\n').map((l) => JSON.parse(l));
@@ -75,7 +75,7 @@ describe('formats', () => {
     assert.deepEqual(JSON.parse(json.stderr.trim()), { ...JSON.parse(json.stderr.trim()), program: 'web', stream: 'stderr', line: 'oops' });
 
     const text = new Ringmaster({
-      args: ['-c', writeConfig('settings: {exit_policy: all, log_timestamps: true, log_color: always}\nprograms:\n  web: {command: "echo hi", startsecs: 0, autorestart: false}\n')],
+      args: ['-c', writeConfig(`settings: {socket: ${path.join(tempDir(), 'rm.sock')}, exit_policy: all, log_timestamps: true, log_color: always}\nprograms:\n  web: {command: "echo hi", startsecs: 0, autorestart: false}\n`)],
     });
     await text.wait();
     assert.match(text.stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \x1b\[\d+mweb\x1b\[0m \| hi$/m);
