@@ -23,8 +23,8 @@ import { mutateIni, mutateYaml, rngFor } from './support/config-fuzz';
 import { BUNDLE, tempDir } from './support/ringmaster';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
-const COUNT = Number(process.env.FUZZ_CONFIG_COUNT ?? 1500) || 1500;
-const BINARY = Number(process.env.FUZZ_CONFIG_BINARY ?? 12) || 12;
+const COUNT = Number(process.env.FUZZ_CONFIG_COUNT ?? 1000) || 1000;
+const BINARY = Number(process.env.FUZZ_CONFIG_BINARY ?? 8) || 8;
 const SLOW_MS = 2000;
 const ENV = { HOME: '/root', PATH: '/usr/bin:/bin' };
 

@@ -110,6 +110,16 @@ describe('#10 durations past 2^31-1 ms are refused, never armed as a 1 ms timer'
   });
 });
 
+describe('#10 in single-command mode too', () => {
+  it('--grace (or RINGMASTER_GRACE) past 2^31-1 ms is a usage error, not a SIGKILL 1 ms after a forwarded TERM', () => {
+    for (const [args, env] of [[['--grace', '2592000s', '--', 'true'], {}], [['--', 'true'], { RINGMASTER_GRACE: '720h' }]] as const) {
+      const r = cli([...args], env);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.status} ${r.err}`);
+      assert.match(r.err, /grace period "(2592000s|720h)" is too long/);
+    }
+  });
+});
+
 describe('#13 check expands process names exactly as run does', () => {
   const cases: Array<[string, string, RegExp]> = [
     ['an unknown name', 'a: {command: "sleep 1", numprocs: 2, process_name: "%(nope)s_%(process_num)d"}', /programs.a.process_name: unknown name %\(nope\)/],

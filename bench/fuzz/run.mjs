@@ -25,7 +25,8 @@ if (only === 'all' || only === 'config') {
   runs.push({ name: 'config (YAML through check; supervisord.conf through convert and check)', file: 'test/config-fuzz.test.ts', env: { FUZZ_CONFIG_COUNT: count, FUZZ_CONFIG_BINARY: binary } });
 }
 if (only === 'all' || only === 'control') {
-  runs.push({ name: 'control socket (XML-RPC, JSON API)', file: 'test/control-fuzz.test.ts', env: { FUZZ_COUNT: String(Number(count) * 5) } });
+  runs.push({ name: 'control socket, malformed and read-only requests (XML-RPC, JSON API, HTTP)', file: 'test/control-fuzz.test.ts', env: { FUZZ_COUNT: String(Number(count)) } });
+  runs.push({ name: 'control socket, state-changing calls on real names against a model', file: 'test/control-state-fuzz.test.ts', env: { FUZZ_STATE_COUNT: String(Math.ceil(Number(count) / 10)) } });
 }
 
 let failed = false;
