@@ -122,7 +122,7 @@ describe('validation (SPEC §2)', () => {
     assert.deepEqual(problems(() => load(f)), [
       `${f}:4:18: programs.web.autorestart: expected true, false or unexpected, got "sometimes"`,
       `${f}:5:19: programs.web.stopwaitsecs: expected a duration (seconds, or like 500ms, 10s, 1m30s), got "soon"`,
-      `${f}:6:15: programs.web.numprocs: expected an integer from 1 up, got 0`,
+      `${f}:6:15: programs.web.numprocs: expected an integer from 1 to 1000, got 0`,
       `${f}:7:17: programs.web.stopsignal: expected a signal name like TERM, INT or HUP, got "TERMINATE"`,
       `${f}:8:5: programs.web.prority: unknown key "prority", did you mean "priority"?`,
       `${f}:9:3: programs.bad name: a program name may not contain spaces, ":" or "/"`,

@@ -200,7 +200,7 @@ describe('§2 program keys', () => {
         name: 'p', argv: ['x'], commandText: 'x', shell: false, directory: undefined, environment: {}, user: undefined,
         umask: undefined, autostart: true, autorestart: 'unexpected', exitcodes: [0], startsecsMs: 1000, startretries: 3,
         backoff: { initialMs: 1000, maxMs: 30_000, resetMs: 60_000 }, stopsignal: 'SIGTERM', stopwaitsecsMs: 10_000,
-        stopasgroup: true, killasgroup: true, priority: 999, numprocs: 1, numprocsStart: 0, processName: '%(program_name)s',
+        stopasgroup: true, killasgroup: true, priority: 999, numprocs: 1, numprocsStart: 0, processName: '%(program_name)s', processNames: ['p'],
         redirectStderr: false, disabled: false, critical: false, stdoutLogfile: undefined, stderrLogfile: undefined,
         stripAnsi: false, stdoutEvents: false, stderrEvents: false, stdoutCaptureMaxBytes: 0, stderrCaptureMaxBytes: 0, eventListener: undefined,
         group: 'p', dependsOn: [], healthcheck: undefined, source: undefined,

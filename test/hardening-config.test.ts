@@ -110,6 +110,16 @@ describe('#10 durations past 2^31-1 ms are refused, never armed as a 1 ms timer'
   });
 });
 
+describe('#10 in single-command mode too', () => {
+  it('--grace (or RINGMASTER_GRACE) past 2^31-1 ms is a usage error, not a SIGKILL 1 ms after a forwarded TERM', () => {
+    for (const [args, env] of [[['--grace', '2592000s', '--', 'true'], {}], [['--', 'true'], { RINGMASTER_GRACE: '720h' }]] as const) {
+      const r = cli([...args], env);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.status} ${r.err}`);
+      assert.match(r.err, /grace period "(2592000s|720h)" is too long/);
+    }
+  });
+});
+
 describe('#13 check expands process names exactly as run does', () => {
   const cases: Array<[string, string, RegExp]> = [
     ['an unknown name', 'a: {command: "sleep 1", numprocs: 2, process_name: "%(nope)s_%(process_num)d"}', /programs.a.process_name: unknown name %\(nope\)/],
@@ -130,6 +140,20 @@ describe('#13 check expands process names exactly as run does', () => {
       assert.doesNotMatch(r.err, /\n\s+at /);
     });
   }
+});
+
+describe('#13 in a supervisord.conf too (found by the config fuzzer)', () => {
+  it('numprocs=2^53 (and numprocs_start near 2^53) is refused at its line at once, not expanded process by process', () => {
+    const d = tempDir();
+    const conf = path.join(d, 'supervisord.conf');
+    writeFileSync(conf, '[program:x]\ncommand=sleep 1\nnumprocs=9007199254740993\n\n[program:y]\ncommand=sleep 1\nprocess_name=%(program_name)s_%(process_num)d\nnumprocs=2\nnumprocs_start=9007199254740992\n');
+    for (const args of [['check', '-c', conf], ['convert', conf]]) {
+      const r = cli(args);
+      assert.equal(r.status, 2, `${args[0]}: ${r.status} ${r.signal} ${r.err}`);
+      assert.match(r.err, /supervisord.conf:3:\d+: programs.x.numprocs: expected an integer from 1 to 1000/);
+      assert.match(r.err, /supervisord.conf:9:\d+: programs.y.numprocs_start: expected an integer from 0 to 2147483647/);
+    }
+  });
 });
 
 describe('#14 INI format specs that Python accepts', () => {

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { httpUnix } from './support/http';
 import { Ringmaster, eventually, sleep, tempDir, writeConfig } from './support/ringmaster';
 
 function mountTmpfs(dir: string): boolean {
@@ -90,6 +91,30 @@ describe('#21 log files and a full disk, log files and SIGUSR2', () => {
     } finally {
       await rm.signal('SIGTERM').catch(() => {});
       await rm.wait(20_000);
+    }
+  });
+});
+
+describe('a log file that is a FIFO never blocks ringmaster (from reading: open() and write() on a pipe)', () => {
+  it('with no reader on the FIFO, the program\'s lines still reach the console and the socket answers', async () => {
+    const d = tempDir();
+    const fifo = path.join(d, 'out.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const sock = path.join(d, 'rm.sock');
+    const file = writeConfig([
+      `settings: {socket: ${sock}}`,
+      'programs:',
+      `  p: {command: ["sh", "-c", "i=0; while :; do i=$((i+1)); echo tick-$i; sleep 0.05; done"], stdout_logfile: ${fifo}}`,
+      '',
+    ].join('\n'), d);
+    const rm = new Ringmaster({ args: ['-c', file] });
+    try {
+      await rm.waitFor(/p\s+\| tick-20\n/, 20_000);
+      const r = await httpUnix(sock, 'GET', '/healthz', undefined, 5000);
+      assert.equal(r.status, 200);
+    } finally {
+      rm.kill();
+      await rm.exited;
     }
   });
 });

@@ -83,6 +83,31 @@ describe('#11 programs die with a ringmaster that is not PID 1', () => {
   });
 });
 
+describe('exec health checks do not outlive a killed ringmaster (from reading)', () => {
+  it('a running exec check dies with ringmaster', async () => {
+    const d = tempDir();
+    const file = writeConfig([
+      `settings: {socket: ${path.join(d, 'rm.sock')}}`,
+      'programs:',
+      '  a: {command: ["sleep", "311.511"], healthcheck: {exec: ["sleep", "311.512"], timeout: 10m, interval: 20m}}',
+      '',
+    ].join('\n'), d);
+    const rm = new Ringmaster({ args: ['-c', file] });
+    let pids: number[] = [];
+    try {
+      await rm.waitFor(/a entered RUNNING/);
+      await eventually(() => pidsRunning(['sleep', '311.512']).length === 1, 10_000, 'the check to run');
+      pids = [...pidsRunning(['sleep', '311.511']), ...pidsRunning(['sleep', '311.512'])];
+      rm.kill();
+      await rm.exited;
+      await eventually(() => pids.every((p) => !alive(p)), 5000, 'the program and its check to die with ringmaster');
+    } finally {
+      rm.kill();
+      killAll(pids);
+    }
+  });
+});
+
 describe('#12 a shutdown leaves no descendant behind, however deep', () => {
   const config = (d: string) => writeConfig([
     `settings: {socket: ${path.join(d, 'rm.sock')}}`,

@@ -210,7 +210,7 @@ describe('#5 connection caps and timeouts keep fds for the programs', () => {
       const silent = connect(port, '127.0.0.1');
       const half = connect(port, '127.0.0.1', () => half.write('GET /v1/status HTTP/1.1\r\nHost: x\r\n'));
       const closedWithin = (s: Socket) => new Promise<boolean>((resolve) => {
-        const t = setTimeout(() => resolve(false), 25_000);
+        const t = setTimeout(() => resolve(false), 45_000); // 10 s, plus room for a loaded machine
         s.on('close', () => {
           clearTimeout(t);
           resolve(true);
@@ -229,3 +229,26 @@ describe('#5 connection caps and timeouts keep fds for the programs', () => {
 
 
 
+
+describe('#5 a spawn that fails for want of fds is not the program\'s failure', () => {
+  it('under a 100-fd limit, 40 processes: those that hit EMFILE wait in BACKOFF and are retried, none goes FATAL', async () => {
+    const d = tempDir();
+    const file = writeConfig([
+      `settings: {socket: ${path.join(d, 'rm.sock')}}`,
+      'programs:',
+      '  p: {command: "sleep 1000", numprocs: 40, startsecs: 0, startretries: 1, backoff: {initial: 100ms, max: 200ms}}',
+      '',
+    ].join('\n'), d);
+    const rm = new Ringmaster({ command: ['prlimit', '--nofile=100:100', process.execPath, BUNDLE], args: ['-c', file] });
+    try {
+      await rm.waitFor(/spawnerr: p_\d+: .*EMFILE/, 20_000);
+      // Several retries of each (100-200 ms apart): with startretries 1 they would have gone FATAL.
+      await eventually(() => (rm.stdout.match(/spawnerr: p_\d+: .*EMFILE/g) ?? []).length >= 40, 30_000, '40 EMFILE spawn errors');
+      assert.doesNotMatch(rm.stdout + rm.stderr, /entered FATAL|gave up/);
+      assert.match(rm.stdout + rm.stderr, /not counted against startretries/);
+    } finally {
+      await rm.signal('SIGTERM').catch(() => {});
+      await rm.wait(30_000);
+    }
+  });
+});

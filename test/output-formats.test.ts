@@ -68,8 +68,7 @@ describe('formats', () => {
     // Its own socket: with /run's and the temp dir's taken by other ringmasters on the machine, the
     // "no control socket" warning would be a second object on stderr.
     const json = new Ringmaster({
-      args: ['-c', writeConfig('settings: {exit_policy: all, log_format: json}\nprograms:\n  web: {command: ["sh", "-c", "echo hi; echo oops >&2"], startsecs: 0, autorestart: false}\n')],
-      env: { RINGMASTER_SOCKET: path.join(tempDir(), 'rm.sock') },
+      args: ['-c', writeConfig(`settings: {socket: ${path.join(tempDir(), 'rm.sock')}, exit_policy: all, log_format: json}\nprograms:\n  web: {command: ["sh", "-c", "echo hi; echo oops >&2"], startsecs: 0, autorestart: false}\n`)],
     });
     await json.wait();
     const objects = json.stdout.trim().split('\n').map((l) => JSON.parse(l));
@@ -78,7 +77,7 @@ describe('formats', () => {
     assert.deepEqual(JSON.parse(json.stderr.trim()), { ...JSON.parse(json.stderr.trim()), program: 'web', stream: 'stderr', line: 'oops' });
 
     const text = new Ringmaster({
-      args: ['-c', writeConfig('settings: {exit_policy: all, log_timestamps: true, log_color: always}\nprograms:\n  web: {command: "echo hi", startsecs: 0, autorestart: false}\n')],
+      args: ['-c', writeConfig(`settings: {socket: ${path.join(tempDir(), 'rm.sock')}, exit_policy: all, log_timestamps: true, log_color: always}\nprograms:\n  web: {command: "echo hi", startsecs: 0, autorestart: false}\n`)],
     });
     await text.wait();
     assert.match(text.stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \x1b\[\d+mweb\x1b\[0m \| hi$/m);
@@ -126,11 +125,12 @@ describe('log files and tail', () => {
     assert.equal(readFileSync(file, 'utf8'), 'after\n');
   });
 
-  it('programs\' output goes to their log files (AUTO in logdir) and SIGUSR2 reopens them', async () => {
+  // forward_signals lists USR2: with log files it is otherwise not forwarded (issue #12, 21).
+  it('programs\' output goes to their log files (AUTO in logdir) and SIGUSR2 reopens them (and is forwarded when listed)', async () => {
     const dir = tempDir();
     const logdir = path.join(dir, 'logs');
     const cfg = writeConfig(`
-settings: {logdir: ${logdir}}
+settings: {logdir: ${logdir}, forward_signals: [USR2]}
 programs:
   app:
     command: ["sh", "-c", "echo one; trap 'echo two' USR2; while :; do sleep 0.05; done"]

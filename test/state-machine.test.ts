@@ -6,7 +6,7 @@ import type { ExitStatus } from '../src/exit-status';
 import { SupervisedProcess, type ProcessDeps } from '../src/supervisor/process';
 import type { ProcessState } from '../src/supervisor/states';
 import { backoffDelay } from '../src/supervisor/backoff';
-import { expandTemplate } from '../src/supervisor/process-names';
+import { expandTemplate } from '../src/config/process-name';
 import { program } from './support/program';
 
 // Pids above the kernel's pid_max: any signal sent to them fails with ESRCH.

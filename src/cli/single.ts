@@ -7,7 +7,7 @@
 // signal forward it (rewritten), on TERM/INT/QUIT start the grace period, on the command's exit
 // stop what is left of its group, and leave with its status when nothing of it is left.
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../config/units';
+import { MAX_DURATION_MS, parseDuration } from '../config/units';
 import { emergencyStop } from '../pid1/emergency';
 import { installFailsafe } from '../pid1/failsafe';
 import { childPids, pgidOf } from '../pid1/proc';
@@ -78,6 +78,8 @@ export function parseSingleOptions(args: string[], env: NodeJS.ProcessEnv): Sing
   const graceText = values.grace ?? env.RINGMASTER_GRACE;
   const graceMs = graceText === undefined ? DEFAULT_GRACE_MS : parseDuration(graceText);
   if (graceMs === null) return `invalid grace period "${graceText}": expected a duration like 10s, 500ms or 1m30s`;
+  // A timer holds at most 2^31-1 ms: a longer grace would SIGKILL 1 ms after a forwarded TERM.
+  if (graceMs > MAX_DURATION_MS) return `grace period "${graceText}" is too long: at most ${MAX_DURATION_MS}ms (24 days 20h31m23.647s)`;
   const rewrite: SignalRewrite = {};
   const rewrites = values.rewrite ?? (env.RINGMASTER_SIGNAL_REWRITE ? env.RINGMASTER_SIGNAL_REWRITE.split(',').filter((s) => s.trim()) : []);
   for (const r of rewrites) {

@@ -3,6 +3,7 @@
 import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import { shellSplit } from './shellwords';
 import type { ConfigProblem, Dependency, DependencyCondition, HealthCheckConfig, HealthProbe, ProgramConfig } from './types';
+import { linearRegExp } from './linear-regexp';
 import { MAX_DURATION_MS } from './units';
 import { closest, describe, type ValueReader } from './values';
 
@@ -131,6 +132,11 @@ function readProbe(r: ValueReader, kind: (typeof PROBE_KEYS)[number], node: Node
     new RegExp(text);
   } catch (err) {
     return r.fail(node, path, `not a valid regular expression: ${(err as Error).message}`);
+  }
+  try {
+    linearRegExp(text);
+  } catch {
+    return r.fail(node, path, 'uses a backreference or a lookaround, which cannot be matched in linear time; a log check tests every line on the supervisor\'s own event loop, so these are refused');
   }
   return { kind, pattern: text };
 }

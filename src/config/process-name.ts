@@ -89,5 +89,6 @@ export function checkProcessNames(programs: ProgramConfig[], problems: ConfigPro
       }
       owners.set(name, program);
     }
+    program.processNames = names;
   }
 }

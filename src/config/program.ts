@@ -198,6 +198,7 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     numprocs,
     numprocsStart: get('numprocs_start', (n, p) => r.int(n, p, 0, 2 ** 31 - 1), 0),
     processName,
+    processNames: [], // expanded by checkProcessNames once the program's group is known
     redirectStderr: get('redirect_stderr', (n, p) => r.bool(n, p), false),
     disabled: get('disabled', (n, p) => r.bool(n, p), false),
     critical: get('critical', (n, p) => r.bool(n, p), false),

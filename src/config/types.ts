@@ -76,6 +76,8 @@ export interface ProgramConfig {
   numprocsStart: number;
   /** Supervisor template, e.g. '%(program_name)s_%(process_num)02d'. */
   processName: string;
+  /** Its processes' names, expanded once by the config (config/process-name.ts), as `run` uses them. */
+  processNames: string[];
   redirectStderr: boolean;
   disabled: boolean;
   critical: boolean;

@@ -19,6 +19,13 @@ export type ListenerState = 'ACKNOWLEDGED' | 'READY' | 'BUSY' | 'UNKNOWN';
 
 const READY = Buffer.from('READY\n');
 const RESULT_TOKEN_START = 'RESULT '.length;
+/**
+ * A listener's answer is `RESULT <len>\n` and <len> bytes (OK, FAIL): nothing near these bounds.
+ * A listener past them breaks the protocol (UNKNOWN) instead of growing ringmaster's memory
+ * without limit (a `RESULT` line that never ends, or `RESULT 99999999999`).
+ */
+const MAX_RESULT_LINE = 1024;
+const MAX_RESULT_BYTES = 64 * 1024;
 
 /** One running listener process: its stdin gets events, its stdout is the protocol channel. */
 class Listener {
@@ -64,11 +71,17 @@ class Listener {
       // BUSY: a `RESULT <len>\n` line, then exactly <len> bytes.
       if (this.resultLength === null) {
         const nl = this.input.indexOf(0x0a);
+        if (nl < 0 && this.input.length > MAX_RESULT_LINE) {
+          this.pool.log(`${this.name}: result line longer than ${MAX_RESULT_LINE} bytes`);
+          this.input = Buffer.alloc(0);
+          this.becomeUnknown();
+          return;
+        }
         if (nl < 0) return;
         const line = this.input.subarray(0, nl).toString('latin1');
         this.input = this.input.subarray(nl + 1);
         const length = line.slice(RESULT_TOKEN_START).trim();
-        if (!/^[-+]?\d+$/.test(length)) {
+        if (!/^[-+]?\d+$/.test(length) || Number(length) > MAX_RESULT_BYTES) {
           this.pool.log(`${this.name}: bad result line: '${line}'`);
           this.input = Buffer.alloc(0);
           this.becomeUnknown();

@@ -1,5 +1,12 @@
-import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
+
+/**
+ * Opened without blocking: a log file that is a FIFO with no reader used to block PID 1's event
+ * loop in open(), and one whose reader stalled blocked it in write(). Now the open fails (ENXIO,
+ * retried like any failure) and a full pipe drops the chunk (EAGAIN, counted).
+ */
+const OPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOCTTY;
 
 /** After a failed write (ENOSPC, EIO…), the file is tried again after this long. */
 export const LOG_RETRY_MS = 2000;
@@ -28,6 +35,8 @@ export class LogFile {
   private failed = false;
   /** When a failed file is next tried (on a write at or after it). */
   private retryAt = 0;
+  /** Said once: the file is a pipe whose reader is slower than the program. */
+  private slow = false;
   /** Bytes not written since the failure, reported when writing works again. */
   private lost = 0;
 
@@ -64,6 +73,12 @@ export class LogFile {
       }
       if (this.failed) this.recovered();
     } catch (err) {
+      // A pipe whose reader is slow: this chunk is dropped, the file stays open.
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
+        if (!this.slow) this.warn(`log file ${this.config.path}: its reader does not keep up; what it cannot take is dropped`);
+        this.slow = true;
+        return void (this.lost += data.length);
+      }
       this.fail(err);
     }
   }
@@ -94,7 +109,7 @@ export class LogFile {
   private open(): void {
     try {
       mkdirSync(path.dirname(this.config.path), { recursive: true });
-      this.fd = openSync(this.config.path, 'a');
+      this.fd = openSync(this.config.path, OPEN_FLAGS, 0o666);
       const st = fstatSync(this.fd);
       this.seekable = st.isFile();
       this.size = st.size;
@@ -127,7 +142,7 @@ export class LogFile {
     } else {
       rmSync(file, { force: true });
     }
-    this.fd = openSync(file, 'a');
+    this.fd = openSync(file, OPEN_FLAGS, 0o666);
     this.size = 0;
   }
 

@@ -4,6 +4,9 @@ import { backoffDelay } from './backoff';
 import { describeExit, exitCodeOf, isExpected, shellCode, type ExitStatus } from '../exit-status';
 import { assertMove, type ProcessState } from './states';
 
+/** Spawn errors that say ringmaster ran out of something (fds, processes, memory), not the program. */
+const RESOURCE_ERRORS = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'ENOMEM']);
+
 export type { ProcessSpec };
 
 /** What the state machine needs of a started child; the real one is made by cli/launch.ts. */
@@ -244,6 +247,17 @@ export class SupervisedProcess {
       const e = err as Partial<SpawnFailure>;
       this.spawnError = { code: e.code ?? 'EUNKNOWN', message: e.message ?? String(err) };
       this.description = this.spawnError.message;
+      if (RESOURCE_ERRORS.has(this.spawnError.code)) {
+        // Ringmaster itself is out of fds or processes: not the program's failure (issue #12, 5:
+        // idle connections made a restarting program go FATAL for good). Retried after the
+        // backoff delay, without counting against startretries.
+        this.deps.log(`spawnerr: ${this.name}: ${this.spawnError.message} (ringmaster's own limit, not counted against startretries)`);
+        this.failStreak++;
+        this.pid = 0;
+        this.setState('BACKOFF');
+        this.scheduleRetry();
+        return;
+      }
       this.deps.log(`spawnerr: ${this.name}: ${this.spawnError.message}`);
       this.startFailed();
       return;

@@ -1,8 +1,9 @@
+import { processNames } from '../../src/config/process-name';
 import type { ProgramConfig } from '../../src/config/types';
 
 /** A ProgramConfig with Supervisor's defaults, for unit tests of the state machine. */
 export function program(overrides: Partial<ProgramConfig> = {}): ProgramConfig {
-  return {
+  const p: ProgramConfig = {
     name: 'p',
     argv: ['true'],
     commandText: 'true',
@@ -29,6 +30,9 @@ export function program(overrides: Partial<ProgramConfig> = {}): ProgramConfig {
     group: overrides.name ?? 'p',
     dependsOn: [],
     source: { file: 'test.yaml', line: 1, col: 1 },
+    processNames: [],
     ...overrides,
   };
+  if (!overrides.processNames) p.processNames = processNames(p);
+  return p;
 }

@@ -5,6 +5,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { MAX_NUMPROCS } from '../process-name';
 import { MAX_CONFIG_BYTES, readConfigText } from '../read-file';
 import { parseSupervisorEnvironment } from './environment';
 import { expandPercent, type Expansions } from './expand';
@@ -380,7 +381,11 @@ function mapProgram(ctx: Ctx, s: MergedSection, kind: 'program' | 'eventlistener
   // process, one program with numprocs says it; otherwise each process becomes a program of its own.
   const processName = opts.get('process_name');
   const perProcess: Array<{ num: number; name: string; entries: OutEntry[] }> = [];
-  for (let num = numprocsStart; num < numprocsStart + numprocs; num++) {
+  // numprocs past MAX_NUMPROCS is refused by the validator (at its INI line); expanding it first
+  // looped 2^53 times. A counter, not `num++`: numprocs_start near 2^53 would never move on.
+  const expanded = numprocs > MAX_NUMPROCS ? 1 : numprocs;
+  for (let k = 0; k < expanded; k++) {
+    const num = numprocsStart + k;
     const procNames = (opt: IniOption & { file: IniText }): Expansions => ({ ...names(opt), process_num: num, numprocs });
     const entries: OutEntry[] = [];
     const envOpt = opts.get('environment');
