@@ -523,7 +523,8 @@ programs:
 describe('§4 shutdown order with depends_on', () => {
   it('dependents stop before their dependencies, each level gone before the next, whatever the priorities', async () => {
     const dir = tempDir('rm-order-');
-    const trap = (name: string) => `["sh", "-c", "trap 'sleep 0.3; echo ${name} done; exit 0' TERM; while :; do sleep 0.1; done"]`;
+    // Each says `ready` once its trap is set: a TERM before that would kill it (a race on a busy machine).
+    const trap = (name: string) => `["sh", "-c", "trap 'sleep 0.3; echo ${name} done; exit 0' TERM; echo ready; while :; do sleep 0.1; done"]`;
     const rm = new Ringmaster({ args: ['-c', writeConfig(`
 settings: {socket: ${path.join(dir, 'rm.sock')}}
 programs:
@@ -531,7 +532,7 @@ programs:
   api: {command: ${trap('api')}, startsecs: 0, priority: 1, depends_on: [db]}
   web: {command: ${trap('web')}, startsecs: 0, priority: 1, depends_on: [api]}
 `, dir)] });
-    await rm.waitFor(/web entered RUNNING/);
+    for (const name of ['db', 'api', 'web']) await rm.waitFor(new RegExp(`^${name} +\\| ready$`, 'm'));
     await rm.signal('SIGTERM');
     const exit = await rm.wait();
     assert.equal(exit.code, 0, rm.stdout);
