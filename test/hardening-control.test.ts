@@ -20,7 +20,9 @@ function peakMb(pid: number): number {
 function raw(socket: string, method: string, urlPath: string, body?: Buffer): Promise<{ status: number; body: string; headersAt: number }> {
   return new Promise((resolve, reject) => {
     const start = Date.now();
-    const req = request({ socketPath: socket, method, path: urlPath }, (res) => {
+    // A body with its length: a GET's body is not chunked by node's client, so unframed it would be read as the next request.
+    const headers = body ? { 'content-length': String(body.length) } : {};
+    const req = request({ socketPath: socket, method, path: urlPath, headers }, (res) => {
       const headersAt = Date.now() - start;
       let text = '';
       res.on('data', (d) => (text += d));
