@@ -224,9 +224,9 @@ programs:
   it('a second TERM during the shutdown kills at once', async () => {
     const rm = run(`
 programs:
-  stubborn: {command: ["sh", "-c", "trap '' TERM; while :; do sleep 0.05; done"], stopwaitsecs: 30, startsecs: 0}
+  stubborn: {command: ["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done"], stopwaitsecs: 30, startsecs: 0}
 `);
-    await rm.waitFor(/stubborn entered RUNNING/);
+    await rm.waitFor(/^stubborn +\| ready$/m);
     await rm.signal('SIGTERM');
     await rm.waitFor(/stopping stubborn/);
     const t0 = Date.now();
