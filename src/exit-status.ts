@@ -18,6 +18,9 @@ export function describeExit(s: ExitStatus): string {
   return `exit status ${s.code}`;
 }
 
+/** A death by the kernel's OOM killer (pid1/oom.ts tells it from another SIGKILL), in every interface's words. */
+export const OOM_KILL_TEXT = "killed by SIGKILL from the kernel's OOM killer";
+
 /** A death by signal is never expected (Supervisor reports its status as -1). */
 export function isExpected(s: ExitStatus, exitcodes: readonly number[]): boolean {
   return s.signal === null && s.code !== null && exitcodes.includes(s.code);

@@ -53,7 +53,7 @@ export interface HealthState {
 }
 
 /** Why a stop began: asked for, or decided by ringmaster. */
-export type StopCause = 'stop' | 'restart' | 'reload' | 'shutdown' | 'liveness';
+export type StopCause = 'stop' | 'restart' | 'reload' | 'shutdown' | 'liveness' | 'memory_limit';
 /** Why a stop turned into SIGKILL. */
 export type KillCause = 'stopwaitsecs' | 'shutdown_timeout' | 'second signal' | 'failsafe';
 
@@ -107,6 +107,11 @@ export interface ProcessSnapshot {
   /** The last stop and kill, and why (`text`: `killed by SIGKILL after stopwaitsecs 10s, stopped by shutdown`). */
   stopped: (StopRecord & { text: string }) | null;
   health: HealthState | null;
+  /** The last exit was a SIGKILL from the kernel's OOM killer (its cgroup's oom_kill count rose). */
+  oomKilled: boolean;
+  /** Times it was killed by the OOM killer, and restarted for exceeding its memory_limit. */
+  oomKills: number;
+  memoryRestarts: number;
   /** Started by ringmaster on its own (autostart and not disabled). */
   autostart: boolean;
   disabled: boolean;

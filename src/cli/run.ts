@@ -6,6 +6,7 @@ import { ConfigError, formatProblem, type Config } from '../config/types';
 import { startHttpListener } from '../control/http-listener';
 import { startControlServer } from '../control/server';
 import { EventSystem } from '../events';
+import { formatSize, MemoryWatch } from '../health/memory-watch';
 import { HealthMonitor } from '../health/monitor';
 import { sampleUsage } from '../health/usage';
 import { createOutput } from '../output/multiplexer';
@@ -13,6 +14,7 @@ import type { Output } from '../output/types';
 import { emergencyStop } from '../pid1/emergency';
 import { installFailsafe } from '../pid1/failsafe';
 import { killLeftoverChildren } from '../pid1/leftovers';
+import { oomCounter } from '../pid1/oom';
 import { Reaper } from '../pid1/reaper';
 import { installSignalHandlers, replayEarlySignals } from '../pid1/signals';
 import { LocalSupervisorApi } from '../supervisor/local-api';
@@ -70,7 +72,13 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
     healthOf: (spec) => health.state(spec),
     settleOutput: () => output.settle(2000),
     killLeftovers: () => killLeftoverChildren(log),
+    oom: oomCounter(),
   });
+  const memory = new MemoryWatch({
+    exceeded: (spec, rss, limit) =>
+      supervisor.restartForMemory(spec, `${spec.name} exceeded memory_limit ${formatSize(limit)} (rss ${formatSize(rss)}); restarting`),
+  });
+  memory.follow(bus);
   const api = new LocalSupervisorApi({
     supervisor,
     bus,
@@ -121,6 +129,7 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
   const code = await supervisor.finished;
   clearInterval(keepAlive);
   health.close();
+  memory.close();
   events.close();
   await Promise.all([control.close(), http.close()]);
   log(`exiting with code ${code}`);

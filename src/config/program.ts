@@ -6,7 +6,7 @@ import { MAX_ENV_FILE_BYTES, readConfigText } from './read-file';
 import { readDependsOn, readHealthcheck } from './health';
 import { shellSplit } from './shellwords';
 import type { ProgramConfig, ProgramLogFile, Settings } from './types';
-import { resolveUser } from './users';
+import { resolveUser, switchProblem } from './users';
 import { closest, describe, type ValueReader } from './values';
 import { EVENT_TYPE_NAMES } from '../types';
 
@@ -18,6 +18,7 @@ export const PROGRAM_KEYS = [
   'stdout_logfile', 'stdout_logfile_maxbytes', 'stdout_logfile_backups',
   'stderr_logfile', 'stderr_logfile_maxbytes', 'stderr_logfile_backups',
   'stdout_events_enabled', 'stderr_events_enabled', 'stdout_capture_maxbytes', 'stderr_capture_maxbytes',
+  'memory_limit',
 ] as const;
 
 /** Keys of an `eventlisteners:` entry besides the program keys. */
@@ -142,8 +143,8 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     if (t === undefined) return undefined;
     if (!/^[^:\s]+(:[^:\s]+)?$/.test(t)) return r.fail(n, p, `expected a user name or uid[:gid], got "${t}"`);
     try {
-      resolveUser(t, etcDir);
-      return t;
+      const problem = switchProblem(resolveUser(t, etcDir), t);
+      return problem ? r.fail(n, p, problem) : t;
     } catch (err) {
       return r.fail(n, p, (err as Error).message);
     }
@@ -213,6 +214,10 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     group: name,
     dependsOn: get('depends_on', (n, p) => readDependsOn(r, n, p), []),
     healthcheck: get('healthcheck', (n, p) => readHealthcheck(r, n, p), undefined),
+    memoryLimit: get('memory_limit', (n, p) => {
+      const bytes = r.size(n, p);
+      return bytes === 0 ? r.fail(n, p, 'must be more than 0 (leave it out for no limit)') : bytes;
+    }, undefined as number | undefined),
     source: { file: r.source.file, ...r.source.pos(keyNode) },
   };
   if (listener && program.redirectStderr) r.fail(values.get('redirect_stderr'), `${base}.redirect_stderr`, 'is not allowed for an event listener: its stdout is the protocol channel');

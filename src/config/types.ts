@@ -98,6 +98,8 @@ export interface ProgramConfig {
   /** Programs that must reach a condition before this one is started (SPEC §2 depends_on). */
   dependsOn: Dependency[];
   healthcheck?: HealthCheckConfig;
+  /** SPEC §10 `memory_limit`: the most resident memory its process group may hold, in bytes. */
+  memoryLimit?: number;
   source: SourcePos;
 }
 

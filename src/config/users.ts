@@ -48,3 +48,18 @@ export function resolveUser(spec: string, etcDir = '/etc'): ResolvedUser {
   }
   return { uid, gid, groups, name, home: entry?.[5] };
 }
+
+/**
+ * Why ringmaster cannot run a program as `user` (SPEC §10), or undefined: as root it can switch
+ * to anyone; as any other user (an arbitrary `--user 12345`, an OpenShift uid) only to itself
+ * with its own group: a switch of group needs setgroups(2), which needs root.
+ */
+export function switchProblem(user: ResolvedUser, spec: string): string | undefined {
+  const uid = process.geteuid?.();
+  const gid = process.getegid?.();
+  if (uid === undefined || uid === 0) return undefined;
+  if (user.uid !== uid || user.gid !== gid) {
+    return `ringmaster runs as uid ${uid}:${gid}, not root, so it can run programs only as itself, not as "${spec}" (${user.uid}:${user.gid}); remove user: or run ringmaster as root`;
+  }
+  return undefined;
+}

@@ -29,12 +29,16 @@ export function renderMetrics(processes: ReadonlyArray<ProcessSnapshot & { usage
   const cpu = new Family('ringmaster_process_cpu_seconds_total', 'counter', 'User and system CPU time of the running process (its leader).');
   const memory = new Family('ringmaster_process_resident_memory_bytes', 'gauge', 'Resident memory of the running process (its leader).');
   const started = new Family('ringmaster_process_start_time_seconds', 'gauge', 'Start time of the running process since the Unix epoch.');
+  const memoryRestarts = new Family('ringmaster_process_memory_restarts_total', 'counter', 'Restarts for holding more resident memory than memory_limit.');
+  const oomKills = new Family('ringmaster_process_oom_kills_total', 'counter', "Times the process was killed by the kernel's OOM killer.");
   const health = new Family('ringmaster_process_health', 'gauge', 'Health of a process with a healthcheck (1 for the current status).');
   const checks = new Family('ringmaster_process_health_checks_total', 'counter', 'Healthcheck probes completed since the process last started.');
   for (const p of processes) {
     const base = `process="${label(p.namespec)}",group="${label(p.group)}"`;
     for (const s of STATES) state.add('ringmaster_process_state', `${base},state="${s}"`, p.state === s ? 1 : 0);
     restarts.add('ringmaster_process_restarts_total', base, p.restarts);
+    memoryRestarts.add('ringmaster_process_memory_restarts_total', base, p.memoryRestarts);
+    oomKills.add('ringmaster_process_oom_kills_total', base, p.oomKills);
     const u = p.usage;
     if (p.pid > 0 && u) {
       cpu.add('ringmaster_process_cpu_seconds_total', base, u.cpuSeconds);
@@ -47,5 +51,5 @@ export function renderMetrics(processes: ReadonlyArray<ProcessSnapshot & { usage
   }
   const readyz = new Family('ringmaster_ready', 'gauge', 'Whether /readyz answers 200 (1) or 503 (0).');
   readyz.lines.push(`ringmaster_ready ${ready ? 1 : 0}`);
-  return [state, restarts, cpu, memory, started, health, checks, readyz].map((f) => f.lines.join('\n')).join('\n') + '\n';
+  return [state, restarts, memoryRestarts, oomKills, cpu, memory, started, health, checks, readyz].map((f) => f.lines.join('\n')).join('\n') + '\n';
 }

@@ -19,7 +19,7 @@ export interface Usage {
  */
 const CLK_TCK = 100;
 const HAS_PROC = existsSync('/proc/self/stat');
-const PAGE_SIZE = HAS_PROC ? pageSize() : 4096;
+export const PAGE_SIZE = HAS_PROC ? pageSize() : 4096;
 
 /** AT_PAGESZ from our own auxiliary vector: the kernel's page size, exact (4K, 16K or 64K). */
 function pageSize(): number {

@@ -83,3 +83,27 @@ export function descendantPids(root = process.pid): number[] {
   }
   return out;
 }
+
+/**
+ * Resident pages of each process group in `pgids`, summed over its live members, from one pass
+ * over /proc (a group whose members are all gone is left out). Pages a parent shares with its
+ * forked children count once per process, as `ps` and the OOM killer's rss count them.
+ */
+export function groupResidentPages(pgids: ReadonlySet<number>): Map<number, number> {
+  const out = new Map<number, number>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const entry of entries) {
+    const c = entry.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const f = statFields(entry);
+    if (!f || f[0] === 'Z') continue;
+    const pgid = Number(f[2]);
+    if (pgids.has(pgid)) out.set(pgid, (out.get(pgid) ?? 0) + Number(f[21]));
+  }
+  return out;
+}

@@ -1,7 +1,7 @@
 import { groupAlive, trySignal } from '../signal-util';
 import type { KillCause, ProcessSpec, StopCause, StopRecord } from '../types';
 import { backoffDelay } from './backoff';
-import { describeExit, exitCodeOf, isExpected, shellCode, type ExitStatus } from '../exit-status';
+import { describeExit, exitCodeOf, isExpected, OOM_KILL_TEXT as OOM_TEXT, shellCode, type ExitStatus } from '../exit-status';
 import { assertMove, type ProcessState } from './states';
 
 /** Spawn errors that say ringmaster ran out of something (fds, processes, memory), not the program. */
@@ -35,6 +35,17 @@ export interface SpawnFailure {
   message: string;
 }
 
+/**
+ * The OOM-kill count of the cgroup the programs run in (pid1/oom.ts). `claim` says whether it rose
+ * since `since` and since the last claim: each kernel OOM kill is given to one SIGKILLed process.
+ */
+export interface OomWitness {
+  count(): number;
+  claim(since: number): boolean;
+}
+
+const SIGKILL = 9;
+
 export interface ProcessDeps {
   /** Start the child for this spec, or throw a SpawnFailure-shaped error. */
   spawn(spec: ProcessSpec): StartedChild;
@@ -46,6 +57,8 @@ export interface ProcessDeps {
   onEnded(p: SupervisedProcess, code: number, expected: boolean): void;
   /** False while ringmaster shuts down: no restarts then. */
   mayRestart(): boolean;
+  /** Where there is a memory cgroup to ask: which SIGKILLs were the kernel's OOM killer. */
+  oom?: OomWitness;
   now?: () => number;
   random?: () => number;
 }
@@ -91,7 +104,13 @@ export class SupervisedProcess {
   /** When the last child ended (Supervisor's laststop), 0 if none did. */
   stoppedAt = 0;
   stateSince: number;
+  /** The last exit was the OOM killer's SIGKILL. */
+  oomKilled = false;
+  oomKills = 0;
+  /** Restarts for exceeding memory_limit (the supervisor counts them). */
+  memoryRestarts = 0;
 
+  private oomBase = 0;
   private startFailures = 0;
   private failStreak = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -237,6 +256,8 @@ export class SupervisedProcess {
     this.spawnError = null;
     this.description = '';
     this.stopRecord = null;
+    this.oomKilled = false;
+    this.oomBase = this.deps.oom?.count() ?? 0;
     this.setState('STARTING');
     this.spawns++;
     this.startedAt = this.now();
@@ -291,7 +312,12 @@ export class SupervisedProcess {
     if (!groupAlive(this.pgid)) this.pgid = 0; // nothing of it lingers
     this.clearTimer();
     const program = this.spec.program;
-    const how = describeExit(status);
+    // A SIGKILL we did not send, while the cgroup's OOM-kill count rose: the kernel's OOM killer.
+    if (status.signal === SIGKILL && !this.stopRecord?.killed && this.deps.oom?.claim(this.oomBase)) {
+      this.oomKilled = true;
+      this.oomKills++;
+    }
+    const how = this.oomKilled ? OOM_TEXT : describeExit(status);
     if (uptime >= program.backoff.resetMs) this.failStreak = 0;
 
     if (this.state === 'STOPPING') {
@@ -302,7 +328,7 @@ export class SupervisedProcess {
     }
     if (this.state === 'STARTING') {
       this.deps.log(`exited: ${this.name} (${how}; not expected), too quickly (startsecs ${program.startsecsMs / 1000}s)`);
-      this.description = 'Exited too quickly (process log may have details)';
+      this.description = this.oomKilled ? `Exited too quickly (${OOM_TEXT})` : 'Exited too quickly (process log may have details)';
       this.startFailed();
       return;
     }
@@ -310,7 +336,7 @@ export class SupervisedProcess {
 
     const expected = isExpected(status, program.exitcodes);
     this.deps.log(`exited: ${this.name} (${how}; ${expected ? 'expected' : 'not expected'})`);
-    this.description = expected ? '' : `Bad exit code ${shellCode(status)}`;
+    this.description = expected ? '' : this.oomKilled ? `Bad exit code ${shellCode(status)} (${OOM_TEXT})` : `Bad exit code ${shellCode(status)}`;
     this.setState('EXITED');
     const restart = program.autorestart === true || (program.autorestart === 'unexpected' && !expected);
     if (restart && this.deps.mayRestart()) {
@@ -416,6 +442,7 @@ export const CAUSE_TEXT: Record<StopCause, string> = {
   reload: 'reload',
   shutdown: 'shutdown',
   liveness: 'failed liveness check',
+  memory_limit: 'exceeding memory_limit',
 };
 
 function killText(cause: KillCause, limit?: string): string {

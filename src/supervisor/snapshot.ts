@@ -1,6 +1,6 @@
 // A process as the API shows it (types.ts ProcessSnapshot), and its line in the exit summary.
 import type { HealthState, ProcessSnapshot } from '../types';
-import { describeExit, isExpected } from '../exit-status';
+import { describeExit, isExpected, OOM_KILL_TEXT } from '../exit-status';
 import { CAUSE_TEXT, killedText, stopText, type SupervisedProcess } from './process';
 import { STATE_CODES } from './states';
 
@@ -32,6 +32,9 @@ export function snapshotOf(p: SupervisedProcess, health: HealthState | undefined
     waiting,
     stopped,
     health: health ? { ...health, since: seconds(health.since) } : null,
+    oomKilled: p.oomKilled,
+    oomKills: p.oomKills,
+    memoryRestarts: p.memoryRestarts,
     autostart: program.autostart && !program.disabled,
     disabled: program.disabled,
     hasHealthcheck: program.healthcheck !== undefined,
@@ -48,7 +51,7 @@ export function summaryLine(p: SupervisedProcess): string {
   const exit = p.spawnError
     ? `${p.spawnError.message}`
     : p.lastExit
-      ? `exit code ${p.exitCode()} (${(r && killedText(r)) ?? describeExit(p.lastExit)})`
+      ? `exit code ${p.exitCode()} (${(r && killedText(r)) ?? (p.oomKilled ? OOM_KILL_TEXT : describeExit(p.lastExit))})`
       : 'still running';
   const why = r ? `, stopped by ${CAUSE_TEXT[r.cause]}` : '';
   const restarts = `${p.restarts} restart${p.restarts === 1 ? '' : 's'}`;

@@ -1,10 +1,10 @@
 import type { Bus } from '../bus';
 import type { Config, ProgramConfig } from '../config/types';
-import type { HealthState, KillCause, StopCause } from '../types';
+import type { HealthState, KillCause, StopCause, StreamName } from '../types';
 import { diffGroups, diffPrograms, programsByGroup, type ConfigDiff } from './config-diff';
 import { DependencyGate, stopLevels } from './dependencies';
 import { ExitPolicyJudge } from './exit-policy';
-import { SupervisedProcess, type ProcessSpec, type StartedChild } from './process';
+import { SupervisedProcess, type OomWitness, type ProcessSpec, type StartedChild } from './process';
 import { processSpecs } from './process-names';
 import { snapshotOf, summaryLine } from './snapshot';
 import type { ProcessState } from './states';
@@ -12,7 +12,10 @@ import type { ProcessState } from './states';
 export interface SupervisorDeps {
   /** Starts the child of a process, wiring its output; throws a SpawnFailure-shaped error. */
   launch(spec: ProcessSpec): StartedChild;
-  log(text: string): void;
+  /** A ringmaster line; warnings go to stderr. */
+  log(text: string, stream?: StreamName): void;
+  /** The memory cgroup's OOM-kill count, where there is one (pid1/oom.ts). */
+  oom?: OomWitness;
   /** Where the supervisor publishes what happens, and hears health checks and reaped orphans. */
   bus: Bus;
   /** The health of a process's current run (the health monitor's, built by cli/run.ts). */
@@ -184,6 +187,7 @@ export class Supervisor {
           onTransition: (process, from, to) => this.onTransition(process, from, to),
           onEnded: (p, code, expected) => this.onEnded(p, code, expected),
           mayRestart: () => !this.shuttingDown,
+          oom: this.deps.oom,
         }),
     );
     this.processes.push(...added);
@@ -287,6 +291,21 @@ export class Supervisor {
     // Subscribers (the health monitor first) see the move before the gate looks at it again.
     if (this.bus.has('process.state')) this.bus.emit('process.state', { process: this.snapshot(p), spec: p.spec, from, to });
     this.gate.reevaluate();
+  }
+
+  /**
+   * The process of `spec` holds more memory than its memory_limit (health/memory-watch.ts):
+   * restart it the way a liveness failure does, through its ordinary stop, and say why on stderr.
+   */
+  restartForMemory(spec: ProcessSpec, why: string): void {
+    const p = this.processes.find((q) => q.spec === spec);
+    if (!p || this.shuttingDown || (p.state !== 'RUNNING' && p.state !== 'STARTING')) return;
+    this.changes++;
+    p.memoryRestarts++;
+    this.deps.log(why, 'stderr');
+    void p.stop('memory_limit').then(() => {
+      if (!this.shuttingDown && p.state === 'STOPPED' && this.processes.includes(p)) p.start();
+    });
   }
 
   private onHealthChange(spec: ProcessSpec, to: string, state: HealthState): void {
