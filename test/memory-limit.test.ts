@@ -1,0 +1,185 @@
+// SPEC §10: `memory_limit` restarts a program whose process group holds more resident memory than
+// its limit; a SIGKILL from the kernel's OOM killer is named as such; `user:` as a non-root
+// ringmaster names only ringmaster's own user. Real processes, real memory, a real memory cgroup.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { Bus } from '../src/bus';
+import { formatSize, MemoryWatch } from '../src/health/memory-watch';
+import type { ProcessSnapshot, ProcessSpec } from '../src/types';
+import { makeMemoryCgroup } from './support/cgroup';
+import { ctl } from './support/ctl';
+import { httpUnix } from './support/http';
+import { program } from './support/program';
+import { parsePrometheus } from './support/prometheus';
+import { BUNDLE, NO_UNSHARE, Ringmaster, canUnshare, eventually, tempDir, writeConfig } from './support/ringmaster';
+
+const MB = 1024 * 1024;
+/** node holding `mb` MiB of touched memory; it says `holding` once it does, then waits for TERM. */
+const hold = (mb: number) => `${process.execPath} -e 'globalThis.b = Buffer.alloc(${mb} * 1048576, 1); console.log("holding"); setInterval(() => {}, 1e6)'`;
+
+async function metric(socket: string, name: string, processName: string): Promise<number | undefined> {
+  const families = parsePrometheus((await httpUnix(socket, 'GET', '/metrics')).body);
+  return families.get(name)?.samples.find((s) => s.labels.process === processName)?.value;
+}
+
+describe('memory_limit (SPEC §10)', { skip: canUnshare() ? false : NO_UNSHARE }, () => {
+  it('a process group above its limit is restarted through its stop, with a stderr line, the stop reason and a count in /metrics', async () => {
+    const dir = tempDir('rm-mem-');
+    const socket = path.join(dir, 'rm.sock');
+    // Two members of 45 MiB (each about 90 MiB resident with node's own) under 150MB: neither
+    // alone is above it, the group is. The second run holds nothing.
+    const once = path.join(dir, 'once');
+    const rm = new Ringmaster({ pid1: true, args: ['-c', writeConfig(`
+settings: {socket: ${socket}}
+programs:
+  grow:
+    command: ["sh", "-c", "if [ -e ${once} ]; then echo second run; exec sleep 1000; fi; touch ${once}; ${hold(45).replace(/"/g, '\\"')} & ${hold(45).replace(/"/g, '\\"')} & wait"]
+    memory_limit: 150MB
+    startsecs: 0
+  small: {command: ["sleep", "1000"], memory_limit: 150MB, startsecs: 0}
+`, dir)] });
+    try {
+      // (It may be caught before either member has said `holding`.)
+      const m = await rm.waitFor(/^ringmaster +\| grow exceeded memory_limit 150MB \(rss (\d+)MB\); restarting$/m, 30_000, 'stderr');
+      assert.ok(Number(m[1]) > 150, m[0]);
+      await rm.waitFor(/stopped: grow \(terminated by SIGTERM; by exceeding memory_limit\)/);
+      await rm.waitFor(/^grow +\| second run$/m);
+      await eventually(() => existsSync(socket), 10_000, 'the control socket');
+      const status = JSON.parse((await httpUnix(socket, 'GET', '/v1/status')).body).processes as ProcessSnapshot[];
+      assert.deepEqual(status.map((p) => [p.name, p.state, p.memoryRestarts, p.restarts]), [['grow', 'RUNNING', 1, 1], ['small', 'RUNNING', 0, 0]]);
+      assert.equal(await metric(socket, 'ringmaster_process_memory_restarts_total', 'grow'), 1);
+      assert.equal(await metric(socket, 'ringmaster_process_memory_restarts_total', 'small'), 0);
+      assert.doesNotMatch(rm.stderr, /small exceeded/);
+      await rm.signal('SIGTERM');
+      assert.equal((await rm.wait()).code, 0);
+    } finally {
+      rm.kill();
+    }
+  });
+
+  it('bad values are config errors at their line, nothing started', () => {
+    const file = writeConfig(`programs:
+  web:
+    command: ["sleep", "1"]
+    memory_limit: lots
+  api:
+    command: ["sleep", "1"]
+    memory_limt: 1GB
+  zero: {command: ["sleep", "1"], memory_limit: 0}
+`);
+    const r = spawnSync(process.execPath, [BUNDLE, 'check', '-c', file], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, new RegExp(`^${file}:4:19: programs\\.web\\.memory_limit: expected a size like 50MB, 1KB or a number of bytes, got "lots"$`, 'm'));
+    assert.match(r.stderr, /:7:5: programs\.api\.memory_limt: unknown key "memory_limt", did you mean "memory_limit"\?$/m);
+    assert.match(r.stderr, /:8:49: programs\.zero\.memory_limit: must be more than 0/m);
+  });
+});
+
+describe('OOM attribution in a memory cgroup the test makes (SPEC §10)', () => {
+  const cg = makeMemoryCgroup(`ringmaster-test-${process.pid}`, 400 * MB);
+  it('a program the OOM killer kills is named so in its line, status, metrics and summary; a kill -9 is not', { skip: typeof cg === 'string' ? cg : false }, async () => {
+    if (typeof cg === 'string') return;
+    console.log(`# OOM test in cgroup v${cg.version}: ${cg.dir}`);
+    const dir = tempDir('rm-oom-');
+    const socket = path.join(dir, 'rm.sock');
+    // ringmaster enters the cgroup before it execs, so it and its programs are in it from the
+    // start; the hog offers itself to the OOM killer (raising oom_score_adj needs no privilege).
+    const rm = new Ringmaster({
+      command: ['sh', '-c', `echo $$ > ${cg.dir}/cgroup.procs && exec "$0" "$@"`, process.execPath, BUNDLE],
+      args: ['-c', writeConfig(`
+settings: {socket: ${socket}}
+programs:
+  hog:
+    command: ["sh", "-c", "echo 1000 > /proc/self/oom_score_adj; exec ${process.execPath} -e 'const a = []; for (;;) a.push(Buffer.alloc(1048576, 1))'"]
+    autorestart: false
+    startsecs: 0
+  victim: {command: ["sh", "-c", "echo up; exec sleep 1000"], autorestart: false, startsecs: 0, priority: 1}
+`, dir)],
+    });
+    try {
+      await eventually(() => existsSync(socket), 10_000, 'the control socket');
+      await rm.waitFor(/exited: hog \(killed by SIGKILL from the kernel's OOM killer; not expected\)/, 30_000);
+      await rm.waitFor(/^victim +\| up$/m);
+      // A kill -9 after that OOM kill (the count rose since the victim started, but the rise was
+      // the hog's): not the OOM killer's.
+      const victim = JSON.parse((await httpUnix(socket, 'GET', '/v1/status')).body).processes.find((p: ProcessSnapshot) => p.name === 'victim').pid;
+      process.kill(victim, 'SIGKILL');
+      await rm.waitFor(/exited: victim \(terminated by SIGKILL; not expected\)/);
+      assert.match((await ctl(socket, 'status', 'hog')).out, /^hog +EXITED +.*, exit code 137 \(killed by SIGKILL from the kernel's OOM killer\)$/m);
+      assert.match((await ctl(socket, 'status', 'victim')).out, /^victim +EXITED +.*, exit code 137$/m);
+      const hog = JSON.parse((await httpUnix(socket, 'GET', '/v1/status')).body).processes.find((p: ProcessSnapshot) => p.name === 'hog');
+      assert.equal(hog.oomKilled, true);
+      assert.equal(hog.description, "Bad exit code 137 (killed by SIGKILL from the kernel's OOM killer)");
+      assert.equal(await metric(socket, 'ringmaster_process_oom_kills_total', 'hog'), 1);
+      assert.equal(await metric(socket, 'ringmaster_process_oom_kills_total', 'victim'), 0);
+      await rm.signal('SIGTERM');
+      assert.equal((await rm.wait()).code, 0);
+      assert.match(rm.stdout, /hog: EXITED, exit code 137 \(killed by SIGKILL from the kernel's OOM killer\), 0 restarts/);
+      assert.match(rm.stdout, /victim: EXITED, exit code 137 \(terminated by SIGKILL\), 0 restarts/);
+    } finally {
+      rm.kill();
+      await rm.exited;
+      cg.remove();
+    }
+  });
+});
+
+describe('user: when ringmaster is not root (SPEC §10)', { skip: process.getuid?.() === 0 ? false : 'needs root to run ringmaster as another uid' }, () => {
+  it('as uid 12345 with no passwd entry, `check` accepts user: naming itself and refuses another user at its line', () => {
+    const d = tempDir('rm-user-');
+    chmodSync(d, 0o755);
+    const file = writeConfig(`programs:
+  self: {command: ["true"], user: "12345"}
+  other: {command: ["true"], user: root}
+`, d);
+    chmodSync(file, 0o644);
+    const r = spawnSync(process.execPath, [BUNDLE, 'check', '-c', file], { encoding: 'utf8', timeout: 20_000, uid: 12345, gid: 12345 });
+    assert.equal(r.status, 2, r.stderr);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith(file));
+    assert.deepEqual(lines, [
+      `${file}:3:36: programs.other.user: ringmaster runs as uid 12345:12345, not root, so it can run programs only as itself, not as "root" (0:0); remove user: or run ringmaster as root`,
+    ]);
+    // The same config is fine for root.
+    const asRoot = spawnSync(process.execPath, [BUNDLE, 'check', '-c', file], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(asRoot.status, 0, asRoot.stderr);
+  });
+});
+
+describe('MemoryWatch', () => {
+  const spec = (name: string, memoryLimit?: number): ProcessSpec => ({ program: program({ name, memoryLimit }), name, group: name, namespec: name, processNum: 0 });
+  const state = (bus: Bus, s: ProcessSpec, to: 'RUNNING' | 'STOPPING', pid: number) =>
+    bus.emit('process.state', { spec: s, process: { pid } as ProcessSnapshot, from: 'STARTING', to });
+
+  it('has a timer only while a process with a limit runs, and reports each run once', () => {
+    const bus = new Bus();
+    const exceeded: string[] = [];
+    let pages = new Map<number, number>();
+    const watch = new MemoryWatch({ exceeded: (s, rss) => exceeded.push(`${s.name} ${rss}`), measure: () => pages, intervalMs: 60_000 });
+    watch.follow(bus);
+    const free = spec('free');
+    const web = spec('web', 8 * 4096);
+    state(bus, free, 'RUNNING', 10);
+    assert.equal(watch.size, 0, 'no limit: not watched, no timer');
+    state(bus, web, 'RUNNING', 20);
+    assert.equal(watch.size, 1);
+    pages = new Map([[20, 8], [10, 1000]]);
+    watch.check();
+    assert.deepEqual(exceeded, [], 'at the limit is not above it');
+    pages = new Map([[20, 9]]);
+    watch.check();
+    watch.check();
+    assert.deepEqual(exceeded, [`web ${9 * 4096}`]);
+    assert.equal(watch.size, 0, 'once reported, not again until it runs again');
+    state(bus, web, 'RUNNING', 21);
+    state(bus, web, 'STOPPING', 21);
+    assert.equal(watch.size, 0);
+    watch.close();
+  });
+
+  it('formats sizes as the config writes them', () => {
+    assert.deepEqual([512 * MB, 530.4 * MB, 1.5 * 1024 * MB, 2 * 1024 * MB, 900 * 1024, 5.5 * MB].map(formatSize), ['512MB', '530MB', '1.5GB', '2GB', '900KB', '5.5MB']);
+  });
+});
