@@ -2,7 +2,7 @@
 // memory_limit's cost (SPEC §10), ringmaster beside itself in the same run:
 //   baseline   ringmaster's CPU over the window with 100 idle programs and no memory_limit
 //   limited    the same 100 programs, each with `memory_limit: 1GB` (never reached): one pass
-//              over /proc every 2 s summing each program's process group
+//              over /proc every 5 s summing each program's process group
 // CPU is utime+stime of ringmaster from /proc/PID/stat over the window. The cost of the checks is
 // (limited - baseline), in % of one core and per pass. Target: under 1% of one core.
 // Usage: node bench/memory/run.mjs [--seconds 30] [--json]     (build first: npm run build:bundle)
@@ -19,7 +19,7 @@ const SECONDS = i >= 0 && Number(argv[i + 1]) > 0 ? Number(argv[i + 1]) : 30;
 const JSON_OUT = argv.includes('--json');
 const N = 100;
 const CLK_TCK = 100; // Linux USER_HZ
-const INTERVAL_S = 2; // src/health/memory-watch.ts CHECK_INTERVAL_MS
+const INTERVAL_S = 5; // src/health/memory-watch.ts CHECK_INTERVAL_MS
 const log = (s) => process.stderr.write(s + '\n');
 
 if (!fs.existsSync(BUNDLE)) {

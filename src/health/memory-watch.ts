@@ -10,7 +10,7 @@ import { PAGE_SIZE } from './usage';
  * well under 1% of a core (bench/memory-check.mjs). The kernel's own limit, where one is set,
  * acts at once: this one is for the graceful restart before it.
  */
-export const CHECK_INTERVAL_MS = 2000;
+export const CHECK_INTERVAL_MS = 5000;
 
 export interface MemoryWatchDeps {
   /** A process group holds more than its program's memory_limit: restart it (once per run). */

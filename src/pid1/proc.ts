@@ -1,5 +1,5 @@
 // The one reader of processes from /proc: ringmaster's children and a process's group.
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 
 /** Fields after the command name of /proc/PID/stat (it may hold spaces and parens): state ppid pgrp … */
 function statFields(pid: number | string): string[] | null {
@@ -88,6 +88,8 @@ export function descendantPids(root = process.pid): number[] {
  * Resident pages of each process group in `pgids`, summed over its live members, from one pass
  * over /proc (a group whose members are all gone is left out). Pages a parent shares with its
  * forked children count once per process, as `ps` and the OOM killer's rss count them.
+ * It runs every few seconds over every process of the container, so each stat file is read into
+ * one reused buffer and its two fields parsed from the bytes: readFileSync and split() cost ~5x.
  */
 export function groupResidentPages(pgids: ReadonlySet<number>): Map<number, number> {
   const out = new Map<number, number>();
@@ -100,10 +102,37 @@ export function groupResidentPages(pgids: ReadonlySet<number>): Map<number, numb
   for (const entry of entries) {
     const c = entry.charCodeAt(0);
     if (c < 48 || c > 57) continue;
-    const f = statFields(entry);
-    if (!f || f[0] === 'Z') continue;
-    const pgid = Number(f[2]);
-    if (pgids.has(pgid)) out.set(pgid, (out.get(pgid) ?? 0) + Number(f[21]));
+    const n = readStat(entry);
+    if (n <= 0) continue;
+    // Fields after the command name's last ')': state is field 0, pgrp 2, rss 21.
+    let i = statBuffer.lastIndexOf(41, n - 1) + 2; // ')'
+    if (i < 2 || statBuffer[i] === 90) continue; // 'Z': a zombie holds no memory
+    let pgid = 0;
+    let rss = 0;
+    for (let field = 0; i < n && field <= 21; i++) {
+      const b = statBuffer[i];
+      if (b === 32) {
+        field++;
+        if (field === 3 && !pgids.has(pgid)) break;
+      } else if (field === 2) pgid = pgid * 10 + (b - 48);
+      else if (field === 21) rss = rss * 10 + (b - 48);
+    }
+    if (pgids.has(pgid) && rss > 0) out.set(pgid, (out.get(pgid) ?? 0) + rss);
   }
   return out;
+}
+
+const statBuffer = Buffer.alloc(1024);
+
+/** /proc/PID/stat into statBuffer: its length, or 0 when the process is gone. */
+function readStat(pid: string): number {
+  let fd = -1;
+  try {
+    fd = openSync(`/proc/${pid}/stat`, 'r');
+    return readSync(fd, statBuffer, 0, statBuffer.length, 0);
+  } catch {
+    return 0;
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
 }
