@@ -3,7 +3,7 @@
 // ringmaster names only ringmaster's own user. Real processes, real memory, a real memory cgroup.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Bus } from '../src/bus';
@@ -14,6 +14,7 @@ import { ctl } from './support/ctl';
 import { httpUnix } from './support/http';
 import { program } from './support/program';
 import { parsePrometheus } from './support/prometheus';
+import { value } from './support/xmlrpc';
 import { BUNDLE, NO_UNSHARE, Ringmaster, canUnshare, eventually, tempDir, writeConfig } from './support/ringmaster';
 
 const MB = 1024 * 1024;
@@ -113,6 +114,8 @@ programs:
       const hog = JSON.parse((await httpUnix(socket, 'GET', '/v1/status')).body).processes.find((p: ProcessSnapshot) => p.name === 'hog');
       assert.equal(hog.oomKilled, true);
       assert.equal(hog.description, "Bad exit code 137 (killed by SIGKILL from the kernel's OOM killer)");
+      const info = value(socket, 'supervisor.getProcessInfo', 'hog') as { description: string; exitstatus: number };
+      assert.match(info.description, /\(killed by SIGKILL from the kernel's OOM killer\)$/);
       assert.equal(await metric(socket, 'ringmaster_process_oom_kills_total', 'hog'), 1);
       assert.equal(await metric(socket, 'ringmaster_process_oom_kills_total', 'victim'), 0);
       await rm.signal('SIGTERM');
@@ -145,6 +148,37 @@ describe('user: when ringmaster is not root (SPEC §10)', { skip: process.getuid
     // The same config is fine for root.
     const asRoot = spawnSync(process.execPath, [BUNDLE, 'check', '-c', file], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(asRoot.status, 0, asRoot.stderr);
+  });
+});
+
+describe('ringmaster as an arbitrary uid, not PID 1, /run not writable (SPEC §10)', { skip: process.getuid?.() === 0 ? false : 'needs root to run ringmaster as another uid' }, () => {
+  it('runs a program with user: naming itself, puts its socket in the temp dir, and ctl as that user reaches it', async () => {
+    const dir = tempDir('rm-anyuser-');
+    chmodSync(dir, 0o755);
+    chownSync(dir, 12345, 12345);
+    const as12345 = ['setpriv', '--reuid=12345', '--regid=12345', '--clear-groups'];
+    const rm = new Ringmaster({
+      command: [...as12345, process.execPath, BUNDLE],
+      env: { TMPDIR: dir },
+      args: ['-c', writeConfig(`settings: {socket: /run/rm-test-${process.pid}.sock}
+programs:
+  me: {command: ["sh", "-c", "echo uid $(id -u) gid $(id -g); exec sleep 1000"], user: "12345", startsecs: 0}
+`, dir)],
+    });
+    try {
+      await rm.waitFor(/^me +\| uid 12345 gid 12345$/m);
+      const m = await rm.waitFor(/^ringmaster +\| control socket at (\S+) \(cannot listen on \/run\/rm-test-\d+\.sock: EACCES\)$/m);
+      assert.equal(m[1], path.join(dir, 'ringmaster-12345', `rm-test-${process.pid}.sock`));
+      assert.match(rm.stdout, /^ringmaster +\| ringmaster pid \d+, 1 processes/m);
+      assert.equal(rm.stderr, '', 'no warning');
+      const status = spawnSync(as12345[0], [...as12345.slice(1), process.execPath, BUNDLE, 'ctl', 'status'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, TMPDIR: dir, RINGMASTER_SOCKET: m[1] } });
+      assert.equal(status.status, 0, status.stdout + status.stderr);
+      assert.match(status.stdout, /^me +RUNNING +pid \d+/m);
+      await rm.signal('SIGTERM');
+      assert.equal((await rm.wait()).code, 0);
+    } finally {
+      rm.kill();
+    }
   });
 });
 
