@@ -3,11 +3,12 @@
 // ringmaster names only ringmaster's own user. Real processes, real memory, a real memory cgroup.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Bus } from '../src/bus';
 import { formatSize, MemoryWatch } from '../src/health/memory-watch';
+import { findOomCountFile, OomCounter } from '../src/pid1/oom';
 import type { ProcessSnapshot, ProcessSpec } from '../src/types';
 import { makeMemoryCgroup } from './support/cgroup';
 import { ctl } from './support/ctl';
@@ -179,6 +180,47 @@ programs:
     } finally {
       rm.kill();
     }
+  });
+});
+
+describe('finding the memory cgroup\'s OOM-kill count', () => {
+  /** A fake /proc/self (cgroup, mountinfo) and cgroup file system under a temp dir. */
+  function fake(cgroup: string, mountinfo: (root: string) => string, file: string, text: string): { proc: string; file: string } {
+    const root = tempDir('rm-cg-');
+    mkdirSync(path.join(root, 'proc'));
+    writeFileSync(path.join(root, 'proc', 'cgroup'), cgroup);
+    writeFileSync(path.join(root, 'proc', 'mountinfo'), mountinfo(root));
+    mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+    writeFileSync(path.join(root, file), text);
+    return { proc: path.join(root, 'proc'), file: path.join(root, file) };
+  }
+
+  it('cgroup v2: our path below the mount\'s root, memory.events', () => {
+    const f = fake('0::/kubepods/pod1/c1\n', (r) => `30 22 0:27 / ${r}/cg rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n`, 'cg/kubepods/pod1/c1/memory.events', 'low 0\nhigh 0\nmax 4\noom 2\noom_kill 2\noom_group_kill 0\n');
+    assert.equal(findOomCountFile(f.proc), f.file);
+    const counter = new OomCounter(f.file);
+    assert.equal(counter.count(), 2);
+    assert.equal(counter.claim(0), false, 'the kills before ringmaster started are not anyone\'s');
+    writeFileSync(f.file, 'oom 3\noom_kill 3\noom_group_kill 0\n');
+    assert.equal(counter.claim(2), true);
+    assert.equal(counter.claim(2), false, 'one rise, one process');
+  });
+
+  it('cgroup v1 in a container: the mount\'s root is our own cgroup; hybrid systems use v1\'s memory', () => {
+    const f = fake('12:cpu,cpuacct:/docker/abc\n4:memory:/docker/abc\n0::/\n', (r) => [
+      `31 30 0:28 /docker/abc ${r}/cgroup/cpu,cpuacct ro - cgroup cgroup rw,cpu,cpuacct`,
+      `34 30 0:31 /docker/abc ${r}/cgroup/memory ro - cgroup cgroup rw,memory`,
+      `40 30 0:37 / ${r}/cgroup/unified rw - cgroup2 cgroup2 rw`,
+    ].join('\n'), 'cgroup/memory/memory.oom_control', 'oom_kill_disable 0\nunder_oom 0\noom_kill 7\n');
+    assert.equal(findOomCountFile(f.proc), f.file);
+    assert.equal(new OomCounter(f.file).count(), 7);
+  });
+
+  it('none: no memory controller, or a kernel whose file has no oom_kill', () => {
+    const none = fake('1:cpu:/\n', (r) => `31 30 0:28 / ${r}/cgroup/cpu rw - cgroup cgroup rw,cpu\n`, 'cgroup/cpu/cpu.shares', '1024\n');
+    assert.equal(findOomCountFile(none.proc), null);
+    const old = fake('4:memory:/\n', (r) => `34 30 0:31 / ${r}/cgroup/memory rw - cgroup cgroup rw,memory\n`, 'cgroup/memory/memory.oom_control', 'oom_kill_disable 0\nunder_oom 0\n');
+    assert.equal(findOomCountFile(old.proc), null);
   });
 });
 
