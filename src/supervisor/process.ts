@@ -1,7 +1,7 @@
 import { groupAlive, trySignal } from '../signal-util';
 import type { KillCause, ProcessSpec, StopCause, StopRecord } from '../types';
 import { backoffDelay } from './backoff';
-import { describeExit, exitCodeOf, isExpected, OOM_KILL_TEXT as OOM_TEXT, shellCode, type ExitStatus } from '../exit-status';
+import { describeExit, exitCodeOf, isExpected, OOM_KILL_TEXT, shellCode, type ExitStatus } from '../exit-status';
 import { assertMove, type ProcessState } from './states';
 
 /** Spawn errors that say ringmaster ran out of something (fds, processes, memory), not the program. */
@@ -317,7 +317,7 @@ export class SupervisedProcess {
       this.oomKilled = true;
       this.oomKills++;
     }
-    const how = this.oomKilled ? OOM_TEXT : describeExit(status);
+    const how = this.oomKilled ? OOM_KILL_TEXT : describeExit(status);
     if (uptime >= program.backoff.resetMs) this.failStreak = 0;
 
     if (this.state === 'STOPPING') {
@@ -328,7 +328,7 @@ export class SupervisedProcess {
     }
     if (this.state === 'STARTING') {
       this.deps.log(`exited: ${this.name} (${how}; not expected), too quickly (startsecs ${program.startsecsMs / 1000}s)`);
-      this.description = this.oomKilled ? `Exited too quickly (${OOM_TEXT})` : 'Exited too quickly (process log may have details)';
+      this.description = this.oomKilled ? `Exited too quickly (${OOM_KILL_TEXT})` : 'Exited too quickly (process log may have details)';
       this.startFailed();
       return;
     }
@@ -336,7 +336,7 @@ export class SupervisedProcess {
 
     const expected = isExpected(status, program.exitcodes);
     this.deps.log(`exited: ${this.name} (${how}; ${expected ? 'expected' : 'not expected'})`);
-    this.description = expected ? '' : this.oomKilled ? `Bad exit code ${shellCode(status)} (${OOM_TEXT})` : `Bad exit code ${shellCode(status)}`;
+    this.description = expected ? '' : this.oomKilled ? `Bad exit code ${shellCode(status)} (${OOM_KILL_TEXT})` : `Bad exit code ${shellCode(status)}`;
     this.setState('EXITED');
     const restart = program.autorestart === true || (program.autorestart === 'unexpected' && !expected);
     if (restart && this.deps.mayRestart()) {
