@@ -18,8 +18,13 @@ export function describeExit(s: ExitStatus): string {
   return `exit status ${s.code}`;
 }
 
-/** A death by the kernel's OOM killer (pid1/oom.ts tells it from another SIGKILL), in every interface's words. */
-export const OOM_KILL_TEXT = "killed by SIGKILL from the kernel's OOM killer";
+/**
+ * A death the kernel's OOM killer caused (pid1/oom.ts tells it from another SIGKILL), in every
+ * interface's words: the process's own SIGKILL, or the 137 of a shell that ran the victim.
+ */
+export function describeOomExit(s: ExitStatus): string {
+  return s.signal !== null ? "killed by SIGKILL from the kernel's OOM killer" : `exit status ${s.code} after the kernel's OOM killer killed a process of its group`;
+}
 
 /** A death by signal is never expected (Supervisor reports its status as -1). */
 export function isExpected(s: ExitStatus, exitcodes: readonly number[]): boolean {

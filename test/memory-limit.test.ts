@@ -81,7 +81,7 @@ programs:
 });
 
 describe('OOM attribution in a memory cgroup the test makes (SPEC §10)', () => {
-  const cg = makeMemoryCgroup(`ringmaster-test-${process.pid}`, 400 * MB);
+  const cg = makeMemoryCgroup(`ringmaster-test-${process.pid}`, 300 * MB);
   it('a program the OOM killer kills is named so in its line, status, metrics and summary; a kill -9 is not', { skip: typeof cg === 'string' ? cg : false }, async () => {
     if (typeof cg === 'string') return;
     console.log(`# OOM test in cgroup v${cg.version}: ${cg.dir}`);
@@ -98,12 +98,18 @@ programs:
     command: ["sh", "-c", "echo 1000 > /proc/self/oom_score_adj; exec ${process.execPath} -e 'const a = []; for (;;) a.push(Buffer.alloc(1048576, 1))'"]
     autorestart: false
     startsecs: 0
+  wrapped:
+    command: ["sh", "-c", "echo 1000 > /proc/self/oom_score_adj; ${process.execPath} -e 'const a = []; for (;;) a.push(Buffer.alloc(1048576, 1))'; exit $?"]
+    autorestart: false
+    startsecs: 0
   victim: {command: ["sh", "-c", "echo up; exec sleep 1000"], autorestart: false, startsecs: 0, priority: 1}
 `, dir)],
     });
     try {
       await eventually(() => existsSync(socket), 10_000, 'the control socket');
       await rm.waitFor(/exited: hog \(killed by SIGKILL from the kernel's OOM killer; not expected\)/, 30_000);
+      // A shell that ran the victim (no exec) exits 137 itself.
+      await rm.waitFor(/exited: wrapped \(exit status 137 after the kernel's OOM killer killed a process of its group; not expected\)/, 30_000);
       await rm.waitFor(/^victim +\| up$/m);
       // A kill -9 after that OOM kill (the count rose since the victim started, but the rise was
       // the hog's): not the OOM killer's.
@@ -118,11 +124,14 @@ programs:
       const info = value(socket, 'supervisor.getProcessInfo', 'hog') as { description: string; exitstatus: number };
       assert.match(info.description, /\(killed by SIGKILL from the kernel's OOM killer\)$/);
       assert.equal(await metric(socket, 'ringmaster_process_oom_kills_total', 'hog'), 1);
+      assert.equal(await metric(socket, 'ringmaster_process_oom_kills_total', 'wrapped'), 1);
       assert.equal(await metric(socket, 'ringmaster_process_oom_kills_total', 'victim'), 0);
       await rm.signal('SIGTERM');
       assert.equal((await rm.wait()).code, 0);
       assert.match(rm.stdout, /hog: EXITED, exit code 137 \(killed by SIGKILL from the kernel's OOM killer\), 0 restarts/);
       assert.match(rm.stdout, /victim: EXITED, exit code 137 \(terminated by SIGKILL\), 0 restarts/);
+    } catch (err) {
+      throw new Error(`${(err as Error).stack}\n--- stdout:\n${rm.stdout}\n--- stderr:\n${rm.stderr}`);
     } finally {
       rm.kill();
       await rm.exited;
@@ -204,6 +213,10 @@ describe('finding the memory cgroup\'s OOM-kill count', () => {
     writeFileSync(f.file, 'oom 3\noom_kill 3\noom_group_kill 0\n');
     assert.equal(counter.claim(2), true);
     assert.equal(counter.claim(2), false, 'one rise, one process');
+    writeFileSync(f.file, 'oom 5\noom_kill 5\noom_group_kill 0\n');
+    assert.equal(counter.claim(2), true, 'two victims at once: one kill each');
+    assert.equal(counter.claim(2), true);
+    assert.equal(counter.claim(2), false);
   });
 
   it('cgroup v1 in a container: the mount\'s root is our own cgroup; hybrid systems use v1\'s memory', () => {

@@ -4,7 +4,7 @@ import { call, RemoteSupervisorApi } from '../control/client';
 import { assertTrustedSocket, chooseSocket } from '../control/socket-path';
 import { stopClock } from '../control/time-text';
 import { SupervisorError, type ErrorCode } from '../errors';
-import { OOM_KILL_TEXT } from '../exit-status';
+import { describeOomExit } from '../exit-status';
 import type { Outcome, ProcessSnapshot, ProcessUsage, Results, SupervisorApi } from '../supervisor/api';
 
 export const CTL_HELP = `Usage: ringmaster ctl [-s SOCKET] VERB [NAME…]
@@ -83,7 +83,7 @@ function describe(p: StatusEntry, now: number): string {
 
 /** A kill (or a stop ringmaster decided on) is worth saying in status; an asked-for stop is not. */
 function killed(p: StatusEntry): string {
-  if (p.oomKilled) return ` (${OOM_KILL_TEXT})`;
+  if (p.oomKilled && p.exit) return ` (${describeOomExit(p.exit)})`;
   const s = p.stopped;
   return s && (s.killed || (s.cause !== 'stop' && s.cause !== 'restart')) ? ` (${s.text})` : '';
 }

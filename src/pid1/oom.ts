@@ -73,8 +73,8 @@ export function readCount(file: string): number | null {
 
 /**
  * Reads the count when asked (at each spawn and at each SIGKILL exit: no timer) and gives each
- * kill to one process: a SIGKILL is the OOM killer's when the count rose since that process
- * started and since the last kill that was claimed.
+ * kill to one process: a SIGKILL is the OOM killer's when the count is above both its value when
+ * that process started and the kills already given out (two victims at once get one each).
  */
 export class OomCounter {
   private claimed: number;
@@ -88,9 +88,9 @@ export class OomCounter {
   }
 
   claim(since: number): boolean {
-    const now = this.count();
-    if (now <= Math.max(since, this.claimed)) return false;
-    this.claimed = now;
+    const given = Math.max(since, this.claimed);
+    if (this.count() <= given) return false;
+    this.claimed = given + 1;
     return true;
   }
 }

@@ -1,7 +1,7 @@
 import { groupAlive, trySignal } from '../signal-util';
 import type { KillCause, ProcessSpec, StopCause, StopRecord } from '../types';
 import { backoffDelay } from './backoff';
-import { describeExit, exitCodeOf, isExpected, OOM_KILL_TEXT, shellCode, type ExitStatus } from '../exit-status';
+import { describeExit, describeOomExit, exitCodeOf, isExpected, shellCode, type ExitStatus } from '../exit-status';
 import { assertMove, type ProcessState } from './states';
 
 /** Spawn errors that say ringmaster ran out of something (fds, processes, memory), not the program. */
@@ -313,11 +313,13 @@ export class SupervisedProcess {
     this.clearTimer();
     const program = this.spec.program;
     // A SIGKILL we did not send, while the cgroup's OOM-kill count rose: the kernel's OOM killer.
-    if (status.signal === SIGKILL && !this.stopRecord?.killed && this.deps.oom?.claim(this.oomBase)) {
+    // A shell's 137 too: `sh -c 'server; cleanup'` exits 128+9 when its server was the victim.
+    const killed = status.signal === SIGKILL || status.code === 128 + SIGKILL;
+    if (killed && !this.stopRecord?.killed && this.deps.oom?.claim(this.oomBase)) {
       this.oomKilled = true;
       this.oomKills++;
     }
-    const how = this.oomKilled ? OOM_KILL_TEXT : describeExit(status);
+    const how = this.oomKilled ? describeOomExit(status) : describeExit(status);
     if (uptime >= program.backoff.resetMs) this.failStreak = 0;
 
     if (this.state === 'STOPPING') {
@@ -328,7 +330,7 @@ export class SupervisedProcess {
     }
     if (this.state === 'STARTING') {
       this.deps.log(`exited: ${this.name} (${how}; not expected), too quickly (startsecs ${program.startsecsMs / 1000}s)`);
-      this.description = this.oomKilled ? `Exited too quickly (${OOM_KILL_TEXT})` : 'Exited too quickly (process log may have details)';
+      this.description = this.oomKilled ? `Exited too quickly (${how})` : 'Exited too quickly (process log may have details)';
       this.startFailed();
       return;
     }
@@ -336,7 +338,7 @@ export class SupervisedProcess {
 
     const expected = isExpected(status, program.exitcodes);
     this.deps.log(`exited: ${this.name} (${how}; ${expected ? 'expected' : 'not expected'})`);
-    this.description = expected ? '' : this.oomKilled ? `Bad exit code ${shellCode(status)} (${OOM_KILL_TEXT})` : `Bad exit code ${shellCode(status)}`;
+    this.description = expected ? '' : this.oomKilled ? `Bad exit code ${shellCode(status)} (${how})` : `Bad exit code ${shellCode(status)}`;
     this.setState('EXITED');
     const restart = program.autorestart === true || (program.autorestart === 'unexpected' && !expected);
     if (restart && this.deps.mayRestart()) {

@@ -1,6 +1,6 @@
 // A process as the API shows it (types.ts ProcessSnapshot), and its line in the exit summary.
 import type { HealthState, ProcessSnapshot } from '../types';
-import { describeExit, isExpected, OOM_KILL_TEXT } from '../exit-status';
+import { describeExit, describeOomExit, isExpected } from '../exit-status';
 import { CAUSE_TEXT, killedText, stopText, type SupervisedProcess } from './process';
 import { STATE_CODES } from './states';
 
@@ -51,7 +51,7 @@ export function summaryLine(p: SupervisedProcess): string {
   const exit = p.spawnError
     ? `${p.spawnError.message}`
     : p.lastExit
-      ? `exit code ${p.exitCode()} (${(r && killedText(r)) ?? (p.oomKilled ? OOM_KILL_TEXT : describeExit(p.lastExit))})`
+      ? `exit code ${p.exitCode()} (${(r && killedText(r)) ?? (p.oomKilled ? describeOomExit(p.lastExit) : describeExit(p.lastExit))})`
       : 'still running';
   const why = r ? `, stopped by ${CAUSE_TEXT[r.cause]}` : '';
   const restarts = `${p.restarts} restart${p.restarts === 1 ? '' : 's'}`;

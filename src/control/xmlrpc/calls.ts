@@ -2,7 +2,7 @@
 // answers true or a fault, the group and all forms an array of result structs; the structs of
 // getProcessInfo, key for key (supervisor.md §3.3).
 import { SupervisorError } from '../../errors';
-import { OOM_KILL_TEXT } from '../../exit-status';
+import { describeOomExit } from '../../exit-status';
 import type { Outcome, ProcessSnapshot, Results } from '../../supervisor/api';
 import { stopClock, timedelta } from '../time-text';
 import type { RpcStruct, RpcValue } from './codec';
@@ -46,7 +46,7 @@ export function processInfoStruct(p: ProcessSnapshot): RpcStruct {
   else if (p.state === 'STOPPED' || p.state === 'EXITED') {
     description = p.start ? stopClock(p.stop || now) : 'Not started';
     // Only a kill is worth a word next to Supervisor's stop time: an asked-for stop is the norm.
-    if (p.oomKilled) description += ` (${OOM_KILL_TEXT})`;
+    if (p.oomKilled && p.exit) description += ` (${describeOomExit(p.exit)})`;
     else if (p.stopped?.killed) description += ` (${p.stopped.text})`;
   }
   return {
