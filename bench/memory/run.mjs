@@ -5,7 +5,9 @@
 //              over /proc every 5 s summing each program's process group
 // CPU is utime+stime of ringmaster from /proc/PID/stat over the window. The cost of the checks is
 // (limited - baseline), in % of one core and per pass. Target: under 1% of one core.
-// Usage: node bench/memory/run.mjs [--seconds 30] [--json]     (build first: npm run build:bundle)
+// With --pid1 ringmaster runs as PID 1 of its own PID namespace (unshare, as root), so /proc holds
+// only its own processes, as in a container; without it each pass reads every process of the machine.
+// Usage: node bench/memory/run.mjs [--seconds 30] [--pid1] [--json]     (build first: npm run build:bundle)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,6 +19,7 @@ const argv = process.argv.slice(2);
 const i = argv.indexOf('--seconds');
 const SECONDS = i >= 0 && Number(argv[i + 1]) > 0 ? Number(argv[i + 1]) : 30;
 const JSON_OUT = argv.includes('--json');
+const PID1 = argv.includes('--pid1');
 const N = 100;
 const CLK_TCK = 100; // Linux USER_HZ
 const INTERVAL_S = 5; // src/health/memory-watch.ts CHECK_INTERVAL_MS
@@ -46,8 +49,18 @@ function cpuSeconds(pid) {
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
 
-function processCount() {
-  return fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).length;
+/** Processes a pass reads: those in ringmaster's /proc (its namespace's with --pid1). */
+function processCount(pid) {
+  return fs.readdirSync(`/proc/${pid}/root/proc`).filter((e) => /^\d+$/.test(e)).length;
+}
+
+/** unshare's child: ringmaster itself. */
+async function childOf(pid) {
+  for (const until = Date.now() + 10_000; Date.now() < until; await sleep(20)) {
+    const c = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    if (c) return Number(c.split(' ')[0]);
+  }
+  throw new Error('ringmaster did not start under unshare');
 }
 
 /** ringmaster with N sleeping programs (with or without a limit): its CPU over the window. */
@@ -55,7 +68,8 @@ async function measure(limit) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rm-bench-mem-'));
   const programs = Array.from({ length: N }, (_, k) => `  p${k}: {command: ["sleep", "100000"], startsecs: 0${limit ? ', memory_limit: 1GB' : ''}}`);
   fs.writeFileSync(path.join(dir, 'r.yaml'), `settings: {socket: ${dir}/rm.sock}\nprograms:\n${programs.join('\n')}\n`);
-  const child = spawn(process.execPath, [BUNDLE, '-c', path.join(dir, 'r.yaml')], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+  const cmd = [...(PID1 ? ['unshare', '--pid', '--fork', '--kill-child', '--mount-proc'] : []), process.execPath, BUNDLE, '-c', path.join(dir, 'r.yaml')];
+  const child = spawn(cmd[0], cmd.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
   started.add(child.pid);
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
@@ -65,12 +79,13 @@ async function measure(limit) {
     await sleep(100);
   }
   await sleep(5000); // the start's own work and V8's first collections settle
-  const t0 = cpuSeconds(child.pid);
+  const rm = PID1 ? await childOf(child.pid) : child.pid;
+  const t0 = cpuSeconds(rm);
   const w0 = Date.now();
   await sleep(SECONDS * 1000);
-  const cpu = cpuSeconds(child.pid) - t0;
+  const cpu = cpuSeconds(rm) - t0;
   const wall = (Date.now() - w0) / 1000;
-  const procs = processCount();
+  const procs = PID1 ? processCount(rm) : processCount(process.pid);
   process.kill(-child.pid, 'SIGTERM');
   await new Promise((r) => child.on('close', r));
   started.delete(child.pid);
@@ -78,7 +93,7 @@ async function measure(limit) {
   return { cpu, wall, procs };
 }
 
-log(`100 programs, ${SECONDS} s windows, machine: ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}`);
+log(`100 programs, ${SECONDS} s windows${PID1 ? ', ringmaster as PID 1 of its own namespace' : ''}, machine: ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}`);
 const base = await measure(false);
 const limited = await measure(true);
 const pct = (r) => (r.cpu / r.wall) * 100;
@@ -99,6 +114,6 @@ if (JSON_OUT) console.log(JSON.stringify(result));
 else {
   console.log(`ringmaster, 100 idle programs, no memory_limit (baseline): ${result.baselinePercentOfCore}% of one core`);
   console.log(`ringmaster, 100 programs with memory_limit:                ${result.limitedPercentOfCore}% of one core`);
-  console.log(`memory checks: ${result.checkCostPercentOfCore}% of one core, ~${result.msPerPass} ms per pass every ${INTERVAL_S} s (${result.processesOnMachine} processes in /proc)`);
+  console.log(`memory checks: ${result.checkCostPercentOfCore}% of one core, ~${result.msPerPass} ms per pass every ${INTERVAL_S} s (${result.processesOnMachine} processes in ${PID1 ? 'its namespace\'s' : 'the machine\'s'} /proc)`);
   console.log(`target (< 1% of one core): ${result.targetMet ? 'met' : 'NOT met'}`);
 }
