@@ -373,14 +373,17 @@ print(p.supervisor.sendRemoteCommEvent('deploy', 'v2 is out'))`], { encoding: 'u
 
 describe('GET /v1/events (issue #7: the same events as JSON)', () => {
   it('streams every event as one JSON object per line', async () => {
-    const dir = tempDir('rm-events-');
+    const { dir, log, listener } = setup();
     const socket = path.join(dir, 's.sock');
+    // TICK_5 is made only while a listener subscribes to it (no timer otherwise: issue #17).
     const config = writeConfig(`settings: {socket: ${socket}}
 programs:
   crasher: {command: sh -c "sleep 1.2; exit 3", startsecs: 1, autorestart: false}
   keep: {command: sleep 100}
+eventlisteners:
+  ticker: {command: python3 ${listener}, events: [TICK_5]}
 `, dir);
-    const rm = new Ringmaster({ args: ['-c', config] });
+    const rm = new Ringmaster({ args: ['-c', config], env: { EVENT_LOG: log } });
     const lines: Array<Record<string, unknown>> = [];
     let req: ReturnType<typeof request> | undefined;
     try {

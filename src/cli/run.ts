@@ -13,6 +13,7 @@ import type { Output } from '../output/types';
 import { emergencyStop } from '../pid1/emergency';
 import { installFailsafe } from '../pid1/failsafe';
 import { killLeftoverChildren } from '../pid1/leftovers';
+import { MemoryTrimmer } from '../pid1/memory-trim';
 import { Reaper } from '../pid1/reaper';
 import { installSignalHandlers, replayEarlySignals } from '../pid1/signals';
 import { LocalSupervisorApi } from '../supervisor/local-api';
@@ -32,9 +33,10 @@ export function loadOrReport(file: string | undefined): Config | null {
   }
 }
 
-function makeOutput(config: Config): Output {
+function makeOutput(config: Config, onActivity: () => void): Output {
   const { settings } = config;
   return createOutput({
+    onActivity,
     stdout: process.stdout,
     stderr: process.stderr,
     format: settings.logFormat,
@@ -54,7 +56,8 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
   const { settings } = config;
 
   const bus = new Bus();
-  const output = makeOutput(config);
+  const trimmer = new MemoryTrimmer();
+  const output = makeOutput(config, () => trimmer.touch());
   const log = (text: string, stream?: StreamName) => output.system(text, stream);
   let serverUrl: string | undefined;
   const events = new EventSystem(bus, log);
@@ -81,6 +84,7 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
     sampleUsage,
   });
   output.setNames(supervisor.processes.map((p) => p.name));
+  for (const event of ['process.state', 'processes.changed', 'config.reloaded'] as const) bus.on(event, () => trimmer.touch());
   bus.on('processes.changed', ({ processes }) => output.setNames(processes.map((p) => p.name)));
 
   const reaper = new Reaper();
@@ -107,8 +111,9 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
   }, log);
 
   // No socket at all is a warning: stderr (SPEC §3); one in the temp dir instead is information.
-  const control = await startControlServer(settings.socket, { api, log }, (text) => log(text, 'stderr'), log);
-  const http = await startHttpListener(settings, { api, log }, log);
+  const onRequest = () => trimmer.touch();
+  const control = await startControlServer(settings.socket, { api, log, onRequest }, (text) => log(text, 'stderr'), log);
+  const http = await startHttpListener(settings, { api, log, onRequest }, log);
   if (http.address) log(`listening on http://${http.address}${settings.httpUsername ? '' : ' (probes and /metrics only: no http_username)'}`);
   if (control.socketPath) serverUrl = `unix://${control.socketPath}`;
 
@@ -120,6 +125,7 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
   supervisor.start();
   const code = await supervisor.finished;
   clearInterval(keepAlive);
+  trimmer.close();
   health.close();
   events.close();
   await Promise.all([control.close(), http.close()]);

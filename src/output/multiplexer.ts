@@ -19,6 +19,8 @@ export interface OutputOptions {
   env?: NodeJS.ProcessEnv;
   /** Bytes kept per process and stream for tail. */
   tailBytes?: number;
+  /** Told once per turn of the event loop in which output was written. */
+  onActivity?: () => void;
 }
 
 function wantsColor(mode: OutputOptions['color'], stream: Writable, env: NodeJS.ProcessEnv): boolean {
@@ -52,6 +54,7 @@ class Sink {
   private readonly uncork = () => {
     this.corked = false;
     this.stream.uncork();
+    this.onActivity();
   };
   private held: Buffer[] = [];
   private heldBytes = 0;
@@ -86,7 +89,11 @@ class Sink {
   };
   readonly sources = new Set<Source>();
 
-  constructor(readonly stream: Writable) {
+  constructor(
+    readonly stream: Writable,
+    /** Once per turn of the event loop that wrote something. */
+    private readonly onActivity: () => void,
+  ) {
     // A reader that went away (EPIPE) must not take the supervisor down.
     stream.on('error', this.onGone);
     stream.on('close', this.onGone);
@@ -228,7 +235,8 @@ export function createOutput(opts: OutputOptions): Output {
   const idleMs = opts.idleFlushMs ?? 100;
   const maxLine = opts.maxLine ?? 65536;
   const env = opts.env ?? process.env;
-  const sinks: Record<StreamName, Sink> = { stdout: new Sink(opts.stdout), stderr: new Sink(opts.stderr) };
+  const onActivity = opts.onActivity ?? (() => {});
+  const sinks: Record<StreamName, Sink> = { stdout: new Sink(opts.stdout, onActivity), stderr: new Sink(opts.stderr, onActivity) };
   const formats: Record<StreamName, FormatOptions> = {
     stdout: { json: opts.format === 'json', timestamps: !!opts.timestamps, color: wantsColor(opts.color, opts.stdout, env) },
     stderr: { json: opts.format === 'json', timestamps: !!opts.timestamps, color: wantsColor(opts.color, opts.stderr, env) },
