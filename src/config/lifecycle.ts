@@ -65,7 +65,7 @@ export function checkStageKeys(r: ValueReader, base: string, stage: Stage, value
   if (stage === 'main' || listener) return;
   for (const [key, why] of Object.entries(NOT_FOR_ONE_SHOT)) {
     const n = values.get(key);
-    if (n !== undefined) r.fail(n, `${base}.${key}`, `has no meaning for a ${stage} program: ${why}`);
+    if (n !== undefined) r.fail(n, `${base}.${key}`, `has no meaning for ${stage === 'init' ? 'an' : 'a'} ${stage} program: ${why}`);
   }
 }
 
@@ -77,7 +77,7 @@ export function checkStageDependencies(programs: readonly ProgramConfig[], probl
       const stage = stageOf.get(d.program);
       if (stage === undefined || stage === 'main') continue;
       const why = stage === 'init' ? 'every init program has ended before any main program starts' : 'finish programs run only after every main program has stopped';
-      problems.push({ ...d.source, path: `programs.${p.name}.depends_on.${d.program}`, message: `"${d.program}" is a ${stage} program: ${why}` });
+      problems.push({ ...d.source, path: `programs.${p.name}.depends_on.${d.program}`, message: `"${d.program}" is ${stage === 'init' ? 'an' : 'a'} ${stage} program: ${why}` });
     }
   }
 }
