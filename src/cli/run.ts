@@ -112,7 +112,7 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
 
   // No socket at all is a warning: stderr (SPEC §3); one in the temp dir instead is information.
   const control = await startControlServer(settings.socket, { api, log }, (text) => log(text, 'warn'), log);
-  const http = await startHttpListener(settings, { api, log }, log);
+  const http = await startHttpListener(settings, { api, log }, (text) => log(text, 'warn'));
   if (http.address) log(`listening on http://${http.address}${settings.httpUsername ? '' : ' (probes and /metrics only: no http_username)'}`);
   if (control.socketPath) serverUrl = `unix://${control.socketPath}`;
 

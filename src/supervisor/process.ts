@@ -1,6 +1,6 @@
 import { groupAlive, trySignal } from '../signal-util';
 import type { HookName } from '../config/types';
-import type { KillCause, Log, ProcessSpec, StopCause, StopRecord } from '../types';
+import type { KillCause, Log, LogLevel, ProcessSpec, StopCause, StopRecord } from '../types';
 import { backoffDelay } from './backoff';
 import { describeExit, exitCodeOf, isExpected, shellCode, type ExitStatus } from '../exit-status';
 import { assertMove, type ProcessState } from './states';
@@ -209,7 +209,7 @@ export class SupervisedProcess {
     const target = this.killTarget();
     if (target === 0) return;
     this.stopRecord = { ...(this.stopRecord ?? { cause: 'stop', signal: this.spec.program.stopsignal }), killed: cause, limit };
-    this.deps.log(`killing ${this.name} (pid ${this.pid || this.pgid}) with SIGKILL: ${killText(cause, limit)}`, 'warn');
+    this.deps.log(`killing ${this.name} (pid ${this.pid || this.pgid}) with SIGKILL: ${killText(cause, limit)}`, KILL_LEVEL[cause]);
     trySignal(target, 'SIGKILL');
   }
 
@@ -477,6 +477,9 @@ export class SupervisedProcess {
     if (this.sub.kind === 'restart') this.sub = NONE;
   }
 }
+
+/** A kill asked for (a second signal) is information; one forced by a limit a warning; the failsafe's an error. */
+const KILL_LEVEL: Record<KillCause, LogLevel> = { stopwaitsecs: 'warn', shutdown_timeout: 'warn', 'second signal': 'info', failsafe: 'error' };
 
 /** Who or what stopped it: `stopped by shutdown`. */
 export const CAUSE_TEXT: Record<StopCause, string> = {

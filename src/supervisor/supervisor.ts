@@ -264,7 +264,7 @@ export class Supervisor {
       return;
     }
     if (this.shuttingDown) {
-      this.deps.log(`${reason} during shutdown: killing everything now`, 'warn');
+      this.deps.log(`${reason} during shutdown: killing everything now`);
       this.killAll('second signal');
       return;
     }
@@ -320,7 +320,7 @@ export class Supervisor {
   private async runShutdown(): Promise<void> {
     const limit = `${this.settings.shutdownTimeoutMs / 1000}s`;
     const deadline = setTimeout(() => {
-      this.deps.log(`shutdown_timeout (${limit}) reached: killing everything`);
+      this.deps.log(`shutdown_timeout (${limit}) reached: killing everything`, 'warn');
       this.killAll('shutdown_timeout', limit);
     }, this.config.settings.shutdownTimeoutMs);
     for (const level of stopLevels(this.processes)) {
@@ -350,10 +350,10 @@ export class Supervisor {
     const p = this.processes.find((q) => q.spec === spec);
     if (!p) return;
     this.changes++;
-    this.deps.log(`${p.name} is ${to}${state.output && to !== 'healthy' ? ` (${state.output})` : ''}`);
+    this.deps.log(`${p.name} is ${to}${state.output && to !== 'healthy' ? ` (${state.output})` : ''}`, to === 'unhealthy' ? 'warn' : 'info');
     const hc = p.spec.program.healthcheck;
     if (to === 'unhealthy' && hc?.liveness && state.passedOnce && p.state === 'RUNNING' && !this.shuttingDown) {
-      this.deps.log(`${p.name} failed its liveness check ${state.failures} times in a row: restarting`);
+      this.deps.log(`${p.name} failed its liveness check ${state.failures} times in a row: restarting`, 'warn');
       void p.stop('liveness').then(() => {
         if (!this.shuttingDown && p.state === 'STOPPED' && this.processes.includes(p)) p.start();
       });
