@@ -40,7 +40,7 @@ export async function runHook(spec: ProcessSpec, hook: HookName, timeoutMs: numb
     stoppedBy ??= why;
     trySignal(-child.pid, 'SIGKILL');
   };
-  const timer = setTimeout(() => killGroup(`timed out after hook_timeout ${timeoutMs / 1000}s`), timeoutMs);
+  const timer = setTimeout(() => killGroup(`timed out after ${timeoutMs / 1000}s, its process group killed`), timeoutMs);
   const onAbort = () => killGroup('killed with its program');
   signal.addEventListener('abort', onAbort, { once: true });
   const status = await child.exited;
