@@ -248,7 +248,7 @@ programs:
     await rm.signal('SIGTERM');
     assert.equal((await rm.wait(5000)).code, 0);
     assert.ok(Date.now() - t0 < 3000);
-    assert.match(rm.stdout, /shutdown_timeout \(0\.5s\) reached/);
+    assert.match(rm.stderr, /shutdown_timeout \(0\.5s\) reached/);
   });
 
   it('INT and QUIT shut down like TERM', async () => {
