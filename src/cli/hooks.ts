@@ -11,6 +11,12 @@ import { trySignal } from '../signal-util';
 import type { Log, ProcessSpec } from '../types';
 import { programEnv, runsAs, type LaunchOptions } from './launch';
 
+/** The process groups of the hooks running now: the failsafe takes them down with the programs (SPEC §4). */
+const running = new Set<number>();
+export function liveHookGroups(): number[] {
+  return [...running];
+}
+
 /**
  * Run `hook` of `spec` once; resolves with 0 on success, else the code it failed with (its
  * exit code, 128+N for a signal, 126/127 when it could not be run). At `timeoutMs`, or when
@@ -34,6 +40,7 @@ export async function runHook(spec: ProcessSpec, hook: HookName, timeoutMs: numb
   }
   if (child.stdout) void opts.output.attach(spec.name, 'stdout', child.stdout);
   if (child.stderr) void opts.output.attach(spec.name, 'stderr', child.stderr);
+  running.add(child.pid);
   const started = Date.now();
   let stoppedBy: string | null = null;
   const killGroup = (why: string) => {
@@ -44,6 +51,7 @@ export async function runHook(spec: ProcessSpec, hook: HookName, timeoutMs: numb
   const onAbort = () => killGroup('killed with its program');
   signal.addEventListener('abort', onAbort, { once: true });
   const status = await child.exited;
+  running.delete(child.pid);
   clearTimeout(timer);
   signal.removeEventListener('abort', onAbort);
   const code = shellCode(status);

@@ -18,7 +18,7 @@ import { installSignalHandlers, replayEarlySignals } from '../pid1/signals';
 import { LocalSupervisorApi } from '../supervisor/local-api';
 import { Supervisor } from '../supervisor/supervisor';
 import type { Log } from '../types';
-import { runHook } from './hooks';
+import { liveHookGroups, runHook } from './hooks';
 import { checkCommand, launch, launchCheck } from './launch';
 
 /** Load the config or print every problem (SPEC §2) and return null. */
@@ -105,7 +105,7 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
   const reopenLogs = () => output.reopenLogs();
   process.on('SIGUSR2', reopenLogs);
   const removeFailsafe = installFailsafe(() => {
-    for (const t of emergencyStop(() => supervisor.liveGroups().map((g) => -g))) log(`killing process group ${-t} with SIGKILL: by the failsafe`, 'error');
+    for (const t of emergencyStop(() => [...supervisor.liveGroups(), ...liveHookGroups()].map((g) => -g))) log(`killing process group ${-t} with SIGKILL: by the failsafe`, 'error');
     // A fatal signal is raised again right after this: what is queued must be out by then.
     output.flushSync();
   }, log);
