@@ -88,6 +88,46 @@ programs:
     }
   });
 
+  it('TERM during init stops it and no main program starts; shutdown_timeout bounds the finish stage and skips what is left', async () => {
+    const dir = tempDir('rm-stages-');
+    const journal = path.join(dir, 'journal');
+    const duringInit = new Ringmaster({ pid1: true, args: ['-c', writeConfig(`
+settings: {socket: ${path.join(dir, 'rm.sock')}}
+programs:
+  migrate: {command: ["sh", "-c", "echo migrating; exec sleep 100"], stage: init}
+  web: {command: ${note(journal, 'web', 'sleep 100')}}
+  cleanup: {command: ${note(journal, 'cleanup')}, stage: finish}
+`, dir)] });
+    const dir2 = tempDir('rm-stages-');
+    const journal2 = path.join(dir2, 'journal');
+    const deadline = new Ringmaster({ pid1: true, args: ['-c', writeConfig(`
+settings: {socket: ${path.join(dir2, 'rm.sock')}, shutdown_timeout: 1s}
+programs:
+  web: {command: ["sh", "-c", "echo ready; exec sleep 100"], startsecs: 0}
+  a-hangs: {command: ${note(journal2, 'hang', 'exec sleep 100')}, stage: finish, priority: 1, stopwaitsecs: 60}
+  b-never: {command: ${note(journal2, 'never')}, stage: finish, priority: 2}
+`, dir2)] });
+    try {
+      await duringInit.waitFor(/^migrate +\| migrating$/m);
+      await duringInit.signal('SIGTERM');
+      assert.equal((await duringInit.wait(20_000)).code, 0);
+      assert.deepEqual(lines(journal), ['cleanup']);
+      assert.match(duringInit.stdout, /stopped: migrate \(terminated by SIGTERM; by shutdown\)/);
+
+      await deadline.waitFor(/^web +\| ready$/m);
+      const t0 = Date.now();
+      await deadline.signal('SIGTERM');
+      assert.equal((await deadline.wait(20_000)).code, 0);
+      assert.ok(Date.now() - t0 < 10_000, 'the finish stage outlived shutdown_timeout');
+      assert.deepEqual(lines(journal2), ['hang']);
+      assert.match(deadline.stderr, /killing a-hangs \(pid \d+\) with SIGKILL: at shutdown_timeout 1s/);
+      assert.match(deadline.stderr, /finish: b-never not run: the shutdown ended at once/);
+    } finally {
+      duringInit.kill();
+      deadline.kill();
+    }
+  });
+
   it('finish programs also run after an exit-policy end (code kept) and after ctl shutdown', async () => {
     const dir = tempDir('rm-stages-');
     const journal = path.join(dir, 'journal');
