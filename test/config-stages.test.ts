@@ -65,6 +65,7 @@ programs:
   d: {command: "true", stage: finish, autostart: true, healthcheck: {exec: "true"}, depends_on: [e]}
   e: {command: "true", depends_on: {c: {condition: completed}, d: {condition: started}}}
   f: {command: "true", hooks: "echo"}
+  g: {command: "true", hook_timeout: 0}
 `);
     const got = problems(l).map((p) => p.replace(`${file}:`, ''));
     assert.deepEqual(got, [
@@ -82,6 +83,7 @@ programs:
       '6:69: programs.d.healthcheck: has no meaning for a finish program: it is not a service: nothing waits for its health',
       '6:97: programs.d.depends_on: has no meaning for a finish program: stages run one program at a time in priority order: use priority',
       '8:31: programs.f.hooks: expected a map of hooks (pre_start, post_start, pre_stop, post_stop), got "echo"',
+      '9:38: programs.g.hook_timeout: must be more than 0',
     ]);
   });
 

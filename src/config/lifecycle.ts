@@ -59,6 +59,13 @@ export function readHooks(
   return hooks;
 }
 
+/** `hook_timeout`: a duration above 0 (a hook killed the moment it starts could never succeed). */
+export function readHookTimeout(r: ValueReader, node: Node, path: string): number | undefined {
+  const ms = r.duration(node, path);
+  if (ms === 0) return r.fail(node, path, 'must be more than 0');
+  return ms;
+}
+
 /** An init or finish program may not carry the keys of a service (NOT_FOR_ONE_SHOT). */
 export function checkStageKeys(r: ValueReader, base: string, stage: Stage, values: ReadonlyMap<string, Node>, listener: boolean): void {
   if (listener && stage !== 'main') r.fail(values.get('stage'), `${base}.stage`, 'an event listener serves the programs while they run: its stage is main');

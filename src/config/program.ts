@@ -5,7 +5,7 @@ import { MAX_NUMPROCS } from './process-name';
 import { MAX_ENV_FILE_BYTES, readConfigText } from './read-file';
 import { readDependsOn, readHealthcheck } from './health';
 import { shellSplit } from './shellwords';
-import { checkStageKeys, HOOK_TIMEOUT_DEFAULT_MS, readHooks, readStage } from './lifecycle';
+import { checkStageKeys, HOOK_TIMEOUT_DEFAULT_MS, readHooks, readHookTimeout, readStage } from './lifecycle';
 import type { ProgramConfig, ProgramLogFile, Settings, Stage } from './types';
 import { resolveUser } from './users';
 import { closest, describe, type ValueReader } from './values';
@@ -229,7 +229,7 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     healthcheck: get('healthcheck', (n, p) => readHealthcheck(r, n, p), undefined),
     stage,
     hooks: get('hooks', (n, p) => readHooks(r, n, p, readCommand), {}),
-    hookTimeoutMs: get('hook_timeout', (n, p) => r.duration(n, p), HOOK_TIMEOUT_DEFAULT_MS),
+    hookTimeoutMs: get('hook_timeout', (n, p) => readHookTimeout(r, n, p), HOOK_TIMEOUT_DEFAULT_MS),
     source: { file: r.source.file, ...r.source.pos(keyNode) },
   };
   if (listener && program.redirectStderr) r.fail(values.get('redirect_stderr'), `${base}.redirect_stderr`, 'is not allowed for an event listener: its stdout is the protocol channel');
