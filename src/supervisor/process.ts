@@ -180,10 +180,12 @@ export class SupervisedProcess {
         this.stopRecord = { cause, signal: this.spec.program.stopsignal, killed: null };
         this.setState('STOPPING');
         if (this.pid === 0) {
-          // Its pre_start hook runs and no child exists yet: the hook is killed, nothing else to stop.
+          // Its pre_start hook runs and no child exists yet: the hook is killed, nothing else to
+          // stop, and no pre_stop or post_stop (they bracket a program that ran).
           this.attempt++;
           this.abortHooks();
-          this.finishStopIfGroupGone();
+          this.setState('STOPPED');
+          this.resolveStop();
         } else this.beginStop();
         break;
       case 'STOPPING':
@@ -452,14 +454,24 @@ export class SupervisedProcess {
     this.killTimer = this.groupTimer = undefined;
     const stopped = this.state === 'STOPPING';
     if (stopped) this.setState('STOPPED');
+    // post_stop at the end of every stop; the stop (and so a shutdown level) is done after it.
+    if (stopped && this.hasHook('post_stop')) {
+      const resolve = this.takeStopWaiters();
+      void this.hook('post_stop').then(resolve);
+    } else this.resolveStop();
+  }
+
+  private resolveStop(): void {
+    this.takeStopWaiters()();
+  }
+
+  /** The stop's waiters so far, as one function that resolves them (later stops wait on their own). */
+  private takeStopWaiters(): () => void {
     const waiters = this.stopWaiters;
     this.stopWaiters = [];
-    const done = () => {
+    return () => {
       for (const w of waiters) w();
     };
-    // post_stop at the end of every stop; the stop (and so a shutdown level) is done after it.
-    if (stopped && this.hasHook('post_stop')) void this.hook('post_stop').then(done);
-    else done();
   }
 
   private setState(to: ProcessState): void {
