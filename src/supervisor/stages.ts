@@ -40,14 +40,15 @@ export class StageRunner {
   /**
    * Run the init programs in order; the first that fails ends the stage (and, by the caller, the
    * container with its code). Null when every one ended with an expected code, or the stage
-   * was cut short by a shutdown.
+   * was cut short by a shutdown (`shuttingDown`: no further init program starts, even during
+   * shutdown_delay).
    */
-  async runInit(): Promise<StageEnd | null> {
+  async runInit(shuttingDown: () => boolean): Promise<StageEnd | null> {
     for (const p of this.members('init')) {
-      if (!this.deps.mayContinue()) return null;
+      if (shuttingDown()) return null;
       this.deps.log(`init: running ${p.name}`);
       const end = await this.runToEnd(p);
-      if (!this.deps.mayContinue() || p.state === 'STOPPED') return null;
+      if (shuttingDown() || p.state === 'STOPPED') return null;
       if (!end.expected) return end;
     }
     return null;

@@ -127,7 +127,7 @@ export class Supervisor {
 
   /** SPEC §10: every init program to its end, in order; the first failure ends the container with its code. */
   private async runInitThenMain(): Promise<void> {
-    const failed = await this.stages.runInit();
+    const failed = await this.stages.runInit(() => this.shuttingDown);
     if (this.shuttingDown) return;
     if (failed) {
       const how = failed.p.state === 'FATAL' ? `could not start (exit code ${failed.code})` : `exited with code ${failed.code}, not in its exitcodes`;
