@@ -15,10 +15,12 @@ export async function killLeftoverChildren(log: Log, waitMs = 2000): Promise<voi
   const killed = new Set<number>();
   for (let leftovers = descendantPids(); leftovers.length > 0 && Date.now() < until; leftovers = descendantPids()) {
     for (const pid of leftovers) {
-      if (!killed.has(pid)) log(`killing leftover process ${pid} with SIGKILL`, 'warn');
+      // One line per process is debug (SPEC §3: per-orphan lines); the count below is the warning.
+      if (!killed.has(pid)) log(`killing leftover process ${pid} with SIGKILL`, 'debug');
       killed.add(pid);
       trySignal(pid, 'SIGKILL');
     }
     await new Promise((r) => setTimeout(r, 20));
   }
+  if (killed.size > 0) log(`killed ${killed.size} leftover process${killed.size === 1 ? '' : 'es'} outside every program's process group`, 'warn');
 }
