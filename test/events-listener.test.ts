@@ -127,7 +127,7 @@ eventlisteners:
     try {
       // 8 events (STARTING and RUNNING of a, b, c and the listener): serials 0..7, 0..5 dropped.
       await rm.waitFor(/discarding event 5\b/, 15_000);
-      assert.deepEqual([...rm.stdout.matchAll(/pool small event buffer overflowed, discarding event (\d+)/g)].map((m) => Number(m[1])), [0, 1, 2, 3, 4, 5]);
+      assert.deepEqual([...rm.stderr.matchAll(/pool small event buffer overflowed, discarding event (\d+)/g)].map((m) => Number(m[1])), [0, 1, 2, 3, 4, 5]);
       writeFileSync(gate, '');
       await eventually(() => received(log).length >= 2, 15_000, 'the two buffered events');
       await new Promise((r) => setTimeout(r, 300));

@@ -68,7 +68,7 @@ function resultJson(o: Outcome) {
 export function serve(req: IncomingMessage, res: ServerResponse, deps: ApiDeps): void {
   deps.onRequest?.();
   handle(req, res, deps).catch((err: unknown) => {
-    deps.log(`control request ${req.method} ${JSON.stringify(req.url)} failed: ${(err as Error)?.stack ?? err}`, 'stderr');
+    deps.log(`control request ${req.method} ${JSON.stringify(req.url)} failed: ${(err as Error)?.stack ?? err}`, 'error');
     if (!res.headersSent) send(res, 500, { error: 'internal error' });
     else res.destroy();
   });

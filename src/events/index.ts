@@ -5,7 +5,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Bus } from '../bus';
 import type { ProgramConfig } from '../config/types';
-import { subscribes, type ProcessSnapshot, type ProcessSpec, type ProcessState, type SupervisorEvent } from '../types';
+import { subscribes, type Log, type ProcessSnapshot, type ProcessSpec, type ProcessState, type SupervisorEvent } from '../types';
 import { CaptureFilter } from './capture';
 import { EventDispatch } from './dispatch';
 import { ListenerPool } from './pool';
@@ -24,7 +24,7 @@ export class EventSystem {
 
   constructor(
     private readonly bus: Bus,
-    private readonly log: (text: string) => void,
+    private readonly log: Log,
   ) {
     this.dispatch = new EventDispatch(bus);
   }
