@@ -71,12 +71,14 @@ programs:
     command: ["sleep", "1"]
     memory_limt: 1GB
   zero: {command: ["sleep", "1"], memory_limit: 0}
+  migrate: {command: ["true"], stage: init, memory_limit: 1GB}
 `);
     const r = spawnSync(process.execPath, [BUNDLE, 'check', '-c', file], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(r.status, 2);
     assert.match(r.stderr, new RegExp(`^${file}:4:19: programs\\.web\\.memory_limit: expected a size like 50MB, 1KB or a number of bytes, got "lots"$`, 'm'));
     assert.match(r.stderr, /:7:5: programs\.api\.memory_limt: unknown key "memory_limt", did you mean "memory_limit"\?$/m);
     assert.match(r.stderr, /:8:49: programs\.zero\.memory_limit: must be more than 0/m);
+    assert.match(r.stderr, /:9:59: programs\.migrate\.memory_limit: has no meaning for an init program: a memory_limit restarts its program, and this one is never restarted$/m);
   });
 });
 

@@ -32,6 +32,7 @@ export function snapshotOf(p: SupervisedProcess, health: HealthState | undefined
     waiting,
     stopped,
     health: health ? { ...health, since: seconds(health.since) } : null,
+    stage: program.stage,
     oomKilled: p.oomKilled,
     oomKills: p.oomKills,
     memoryRestarts: p.memoryRestarts,
