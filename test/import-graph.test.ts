@@ -28,7 +28,8 @@ function importGraph(): Map<string, string[]> {
 const graph = importGraph();
 const folder = (f: string) => (f.includes('/') ? f.slice(0, f.indexOf('/')) : '');
 /** The leaves everyone may import: the vocabulary, the bus, the error catalog, signal names and kill(2), exit-code arithmetic. */
-const LEAVES = new Set(['types', 'bus', 'errors', 'signal-util', 'exit-status']);
+// cron: the schedule arithmetic (croner), shared by config/ to check and supervisor/ to arm timers.
+const LEAVES = new Set(['types', 'bus', 'errors', 'signal-util', 'exit-status', 'cron']);
 
 function violations(rule: (from: string, to: string) => string | null): string[] {
   const out: string[] = [];

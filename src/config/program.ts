@@ -4,6 +4,7 @@ import { parseEnvFile } from './envfile';
 import { MAX_NUMPROCS } from './process-name';
 import { MAX_ENV_FILE_BYTES, readConfigText } from './read-file';
 import { readDependsOn, readHealthcheck } from './health';
+import { readSchedule, readWatch } from './schedule';
 import { shellSplit } from './shellwords';
 import type { ProgramConfig, ProgramLogFile, Settings } from './types';
 import { resolveUser } from './users';
@@ -18,6 +19,7 @@ export const PROGRAM_KEYS = [
   'stdout_logfile', 'stdout_logfile_maxbytes', 'stdout_logfile_backups',
   'stderr_logfile', 'stderr_logfile_maxbytes', 'stderr_logfile_backups',
   'stdout_events_enabled', 'stderr_events_enabled', 'stdout_capture_maxbytes', 'stderr_capture_maxbytes',
+  'schedule', 'schedule_timezone', 'overlap', 'watch',
 ] as const;
 
 /** Keys of an `eventlisteners:` entry besides the program keys. */
@@ -77,12 +79,21 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
   }
   if (commandNode && argv.length === 0 && r.problems.length === problemsBeforeCommand) r.fail(commandNode, `${base}.command`, 'is empty');
 
+  // A scheduled job runs at its times only: never autostarted otherwise, never restarted, and
+  // a quick exit is a finished run, not a failed start (startsecs 0, startretries 0).
+  const schedule = listener ? undefined : readSchedule(r, base, values);
+  if (schedule) {
+    for (const key of ['autostart', 'autorestart'] as const) {
+      const n = values.get(key);
+      if (n && r.bool(n, `${base}.${key}`) !== false) r.fail(n, `${base}.${key}`, `a scheduled program runs at its times only${key === 'autostart' ? ' (add @reboot as a schedule of its own to run at start)' : ' and is never restarted'}: leave ${key} out`);
+    }
+  }
   const autorestart = get('autorestart', (n, p) => {
     const t = isScalar(n) && typeof n.value === 'boolean' ? String(n.value) : r.text(n, p);
     if (t === undefined) return undefined;
     if (t.toLowerCase() in AUTORESTART) return AUTORESTART[t.toLowerCase()];
     return r.fail(n, p, `expected true, false or unexpected, got "${t}"`);
-  }, 'unexpected' as ProgramConfig['autorestart']);
+  }, (schedule ? false : 'unexpected') as ProgramConfig['autorestart']);
 
   const exitcodes = get('exitcodes', (n, p) => {
     if (isSeq(n)) {
@@ -183,11 +194,11 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     environment,
     user,
     umask,
-    autostart: get('autostart', (n, p) => r.bool(n, p), true),
+    autostart: schedule ? false : get('autostart', (n, p) => r.bool(n, p), true),
     autorestart,
     exitcodes,
-    startsecsMs: get('startsecs', (n, p) => r.duration(n, p), 1000),
-    startretries: get('startretries', (n, p) => r.int(n, p, 0), 3),
+    startsecsMs: get('startsecs', (n, p) => r.duration(n, p), schedule ? 0 : 1000),
+    startretries: get('startretries', (n, p) => r.int(n, p, 0), schedule ? 0 : 3),
     backoff,
     stopsignal: get('stopsignal', (n, p) => r.signal(n, p), 'SIGTERM' as NodeJS.Signals),
     stopwaitsecsMs: get('stopwaitsecs', (n, p) => r.duration(n, p), 10_000),
@@ -213,6 +224,8 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     group: name,
     dependsOn: get('depends_on', (n, p) => readDependsOn(r, n, p), []),
     healthcheck: get('healthcheck', (n, p) => readHealthcheck(r, n, p), undefined),
+    schedule,
+    watch: get('watch', (n, p) => readWatch(r, n, p), undefined),
     source: { file: r.source.file, ...r.source.pos(keyNode) },
   };
   if (listener && program.redirectStderr) r.fail(values.get('redirect_stderr'), `${base}.redirect_stderr`, 'is not allowed for an event listener: its stdout is the protocol channel');

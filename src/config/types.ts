@@ -98,7 +98,36 @@ export interface ProgramConfig {
   /** Programs that must reach a condition before this one is started (SPEC §2 depends_on). */
   dependsOn: Dependency[];
   healthcheck?: HealthCheckConfig;
+  /** `schedule:`: a job run at its times, never autostarted otherwise nor restarted (SPEC §11). */
+  schedule?: ScheduleConfig;
+  /** `watch:`: paths whose change restarts or signals the program (SPEC §11). */
+  watch?: WatchConfig;
   source: SourcePos;
+}
+
+/** When a scheduled job runs (src/cron.ts computes the times). */
+export interface ScheduleSpec {
+  kind: 'cron' | 'every' | 'reboot';
+  /** As written, e.g. `0 3 * * *`, `@daily`, `@every 90s`. */
+  text: string;
+  /** IANA zone the cron fields are read in. */
+  timezone: string;
+  everyMs?: number;
+}
+
+/** forbid: a run still going skips the next; allow: the next waits for it and runs right after; replace: it is stopped. */
+export type Overlap = 'forbid' | 'allow' | 'replace';
+
+export interface ScheduleConfig extends ScheduleSpec {
+  overlap: Overlap;
+}
+
+export interface WatchConfig {
+  /** Absolute paths (files or directories). */
+  paths: string[];
+  /** What a change does: restart the program, or send it a signal. */
+  action: { kind: 'restart' } | { kind: 'signal'; signal: NodeJS.Signals };
+  debounceMs: number;
 }
 
 /**

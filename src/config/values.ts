@@ -12,7 +12,7 @@ import { MAX_DURATION_MS, parseDuration, parseSize } from './units';
 export class ValueReader {
   constructor(
     readonly source: Source,
-    private readonly env: NodeJS.ProcessEnv,
+    readonly env: NodeJS.ProcessEnv,
     readonly problems: ConfigProblem[],
     /** False for a value taken verbatim (a RINGMASTER_PASSWORD-like variable): no `${}`, no `$$`. */
     private readonly interpolation = true,

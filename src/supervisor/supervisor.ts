@@ -6,6 +6,7 @@ import { DependencyGate, stopLevels } from './dependencies';
 import { ExitPolicyJudge } from './exit-policy';
 import { SupervisedProcess, type ProcessSpec, type StartedChild } from './process';
 import { processSpecs } from './process-names';
+import { ScheduledJob } from './scheduler';
 import { snapshotOf, summaryLine } from './snapshot';
 import type { ProcessState } from './states';
 
@@ -48,6 +49,8 @@ export class Supervisor {
   private readonly gate: DependencyGate;
   private readonly bus: Bus;
   private readonly unsubscribe: Array<() => void> = [];
+  /** The scheduled jobs (`schedule:`), by their process. */
+  private readonly jobs = new Map<SupervisedProcess, ScheduledJob>();
 
   constructor(
     private config: Config,
@@ -117,6 +120,7 @@ export class Supervisor {
   private autostart(processes: readonly SupervisedProcess[]): void {
     for (const p of processes) {
       const program = p.spec.program;
+      this.jobs.get(p)?.begin();
       if (program.autostart && !program.disabled) this.gate.request(p);
     }
   }
@@ -186,6 +190,16 @@ export class Supervisor {
           mayRestart: () => !this.shuttingDown,
         }),
     );
+    for (const p of added) {
+      const schedule = p.spec.program.schedule;
+      if (!schedule) continue;
+      this.jobs.set(p, new ScheduledJob(p, schedule, {
+        log: this.deps.log,
+        start: (q) => this.startProcess(q),
+        stop: (q) => this.stopProcess(q, 'schedule'),
+        mayRun: () => !this.shuttingDown,
+      }));
+    }
     this.processes.push(...added);
     this.processes.sort(startOrder);
     this.processesChanged();
@@ -196,7 +210,11 @@ export class Supervisor {
     const set = new Set(gone);
     const kept = this.processes.filter((p) => !set.has(p));
     this.processes.splice(0, this.processes.length, ...kept);
-    for (const p of gone) this.gate.cancel(p);
+    for (const p of gone) {
+      this.gate.cancel(p);
+      this.jobs.get(p)?.end();
+      this.jobs.delete(p);
+    }
     this.processesChanged();
   }
 
@@ -209,7 +227,7 @@ export class Supervisor {
 
   /** One process as the API shows it. */
   snapshot(p: SupervisedProcess) {
-    return snapshotOf(p, this.healthOf(p), this.gate.reason(p));
+    return snapshotOf(p, this.healthOf(p), this.gate.reason(p), this.jobs.get(p)?.state() ?? null);
   }
 
   /** Send a signal to every running process's group (forward_signals). */
@@ -235,6 +253,7 @@ export class Supervisor {
     }
     this.shuttingDown = true;
     this.gate.clear();
+    for (const job of this.jobs.values()) job.end();
     this.exitCode = code;
     this.deps.log(reason);
     this.bus.emit('supervisor.stopping', { reason, code });
@@ -284,6 +303,7 @@ export class Supervisor {
 
   private onTransition(p: SupervisedProcess, from: ProcessState, to: ProcessState): void {
     this.changes++;
+    this.jobs.get(p)?.onTransition(from, to);
     // Subscribers (the health monitor first) see the move before the gate looks at it again.
     if (this.bus.has('process.state')) this.bus.emit('process.state', { process: this.snapshot(p), spec: p.spec, from, to });
     this.gate.reevaluate();
@@ -305,7 +325,8 @@ export class Supervisor {
   }
 
   private onEnded(p: SupervisedProcess, code: number, expected: boolean, reason?: string): void {
-    if (this.shuttingDown) return;
+    // A scheduled job's run ends no container, under any exit_policy (SPEC §11).
+    if (this.shuttingDown || this.jobs.has(p)) return;
     const endWith = this.judge.onEnded(p, code, expected);
     if (endWith === null) return;
     const policy = this.config.settings.exitPolicy;

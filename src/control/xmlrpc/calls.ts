@@ -3,7 +3,7 @@
 // getProcessInfo, key for key (supervisor.md §3.3).
 import { SupervisorError } from '../../errors';
 import type { Outcome, ProcessSnapshot, Results } from '../../supervisor/api';
-import { stopClock, timedelta } from '../time-text';
+import { stopClock, scheduleText, timedelta } from '../time-text';
 import type { RpcStruct, RpcValue } from './codec';
 import { FAULTS, RpcFault, faultOf } from './faults';
 
@@ -47,6 +47,7 @@ export function processInfoStruct(p: ProcessSnapshot): RpcStruct {
     // Only a kill is worth a word next to Supervisor's stop time: an asked-for stop is the norm.
     if (p.stopped?.killed) description += ` (${p.stopped.text})`;
   }
+  if (p.schedule) description = p.state === 'STOPPED' || p.state === 'EXITED' ? scheduleText(p) : `${description}; ${scheduleText(p)}`;
   return {
     name: p.name,
     group: p.group,
