@@ -1,0 +1,124 @@
+// SPEC §11 schedule: the time arithmetic on croner (src/cron.ts): seconds, names, steps, the
+// day-of-month OR day-of-week rule, @every, RFC 3339 with the zone's offset, and daylight-saving
+// changes handled as Vixie cron does; and the config's checks of schedule keys.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { nextRunAfter, rfc3339 } from '../src/cron';
+import type { ScheduleSpec } from '../src/config/types';
+import { loadConfig } from '../src/config';
+import { dir, problems, write } from './support/config-files';
+
+const BERLIN = 'Europe/Berlin';
+
+/** The next `n` runs after `from`, as RFC 3339 in the spec's zone. */
+function runs(text: string, from: string, n: number, timezone = BERLIN): string[] {
+  const spec: ScheduleSpec = { kind: 'cron', text, timezone };
+  const out: string[] = [];
+  let t = Date.parse(from);
+  for (let i = 0; i < n; i++) {
+    const next = nextRunAfter(spec, t, 0);
+    assert.ok(next !== null);
+    out.push(rfc3339(next, timezone));
+    t = next;
+  }
+  return out;
+}
+
+describe('schedule times (src/cron.ts on croner)', () => {
+  it('reads an optional leading seconds field', () => {
+    assert.deepEqual(runs('*/20 * * * * *', '2026-06-01T10:00:05Z', 3, 'UTC'), ['2026-06-01T10:00:20+00:00', '2026-06-01T10:00:40+00:00', '2026-06-01T10:01:00+00:00']);
+  });
+
+  it('reads month and day names, ranges, lists and steps', () => {
+    assert.deepEqual(runs('0 9 * jan-mar mon-fri/2', '2026-01-01T00:00:00Z', 3), ['2026-01-02T09:00:00+01:00', '2026-01-05T09:00:00+01:00', '2026-01-07T09:00:00+01:00']);
+    assert.deepEqual(runs('15,45 8-9 * * *', '2026-06-01T00:00:00Z', 4, 'UTC'), ['2026-06-01T08:15:00+00:00', '2026-06-01T08:45:00+00:00', '2026-06-01T09:15:00+00:00', '2026-06-01T09:45:00+00:00']);
+  });
+
+  it('ORs day of month and day of week, as cron does', () => {
+    // 2026-06-29 is a Monday; July 1st is a Wednesday.
+    assert.deepEqual(runs('0 0 1 * mon', '2026-06-28T12:00:00Z', 3, 'UTC'), ['2026-06-29T00:00:00+00:00', '2026-07-01T00:00:00+00:00', '2026-07-06T00:00:00+00:00']);
+  });
+
+  it('knows the nicknames', () => {
+    assert.deepEqual(runs('@hourly', '2026-06-01T10:20:00Z', 1, 'UTC'), ['2026-06-01T11:00:00+00:00']);
+    assert.deepEqual(runs('@daily', '2026-06-01T10:20:00Z', 1, BERLIN), ['2026-06-02T00:00:00+02:00']);
+    assert.deepEqual(runs('@weekly', '2026-06-01T10:20:00Z', 1, 'UTC'), ['2026-06-07T00:00:00+00:00']);
+    assert.deepEqual(runs('@monthly', '2026-06-01T10:20:00Z', 1, 'UTC'), ['2026-07-01T00:00:00+00:00']);
+  });
+
+  it('spring forward: a fixed time skipped by the gap runs once, right after it', () => {
+    // 2026-03-29 in Berlin: 02:00 CET becomes 03:00 CEST; 02:30 does not exist that day.
+    assert.deepEqual(runs('30 2 * * *', '2026-03-28T12:00:00Z', 3), ['2026-03-29T03:00:00+02:00', '2026-03-30T02:30:00+02:00', '2026-03-31T02:30:00+02:00']);
+  });
+
+  it('fall back: a fixed time in the repeated hour runs once, at its first occurrence', () => {
+    // 2026-10-25 in Berlin: 03:00 CEST becomes 02:00 CET; 02:30 happens twice.
+    assert.deepEqual(runs('30 2 * * *', '2026-10-24T12:00:00Z', 2), ['2026-10-25T02:30:00+02:00', '2026-10-26T02:30:00+01:00']);
+  });
+
+  it('an interval job runs at every wall-clock time that exists: both passes of the repeated hour, none in the gap', () => {
+    assert.deepEqual(runs('*/30 * * * *', '2026-10-24T23:50:00Z', 5), [
+      '2026-10-25T02:00:00+02:00', '2026-10-25T02:30:00+02:00', '2026-10-25T02:00:00+01:00', '2026-10-25T02:30:00+01:00', '2026-10-25T03:00:00+01:00',
+    ]);
+    assert.deepEqual(runs('*/30 * * * *', '2026-03-28T23:50:00Z', 3), ['2026-03-29T01:00:00+01:00', '2026-03-29T01:30:00+01:00', '2026-03-29T03:00:00+02:00']);
+  });
+
+  it('@every counts from its anchor, so late timers do not drift, and skips what was missed', () => {
+    const every: ScheduleSpec = { kind: 'every', text: '@every 90s', timezone: 'UTC', everyMs: 90_000 };
+    assert.equal(nextRunAfter(every, 1000, 1000), 91_000);
+    assert.equal(nextRunAfter(every, 91_050, 1000), 181_000);
+    // Five slots missed (a sleep): the next is the first one still to come, not the first missed.
+    assert.equal(nextRunAfter(every, 1000 + 90_000 * 5 + 10, 1000), 1000 + 90_000 * 6);
+    assert.equal(nextRunAfter({ kind: 'reboot', text: '@reboot', timezone: 'UTC' }, 0, 0), null);
+  });
+
+  it('shows times as RFC 3339 with the zone offset', () => {
+    assert.equal(rfc3339(Date.parse('2026-01-15T12:00:00Z'), 'America/New_York'), '2026-01-15T07:00:00-05:00');
+    assert.equal(rfc3339(Date.parse('2026-01-15T12:00:00Z'), 'Asia/Kolkata'), '2026-01-15T17:30:00+05:30');
+    assert.equal(rfc3339(Date.parse('2026-01-15T12:00:00.900Z'), 'UTC'), '2026-01-15T12:00:00+00:00');
+  });
+});
+
+describe('schedule keys in the config', () => {
+  const load = (yaml: string, env: NodeJS.ProcessEnv = {}) => {
+    const d = dir();
+    return loadConfig({ file: write(d, 'ringmaster.yaml', yaml), env, cwd: d });
+  };
+
+  it('takes the default zone from TZ, else UTC; a scheduled program is not autostarted and not restarted', () => {
+    const c = load('programs:\n  job: {command: "true", schedule: "0 3 * * *"}\n', { TZ: 'Europe/Berlin' });
+    const job = c.programs[0];
+    assert.equal(job.schedule?.timezone, 'Europe/Berlin');
+    assert.equal(job.schedule?.overlap, 'forbid');
+    assert.equal(job.autostart, false);
+    assert.equal(job.autorestart, false);
+    assert.equal(job.startsecsMs, 0);
+    assert.equal(load('programs:\n  job: {command: "true", schedule: "@every 90s"}\n').programs[0].schedule?.everyMs, 90_000);
+    assert.equal(load('programs:\n  job: {command: "true", schedule: "@daily"}\n').programs[0].schedule?.timezone, 'UTC');
+  });
+
+  it('reports every bad schedule key at its line', () => {
+    const found = problems(() => load([
+      'programs:',
+      '  a: {command: "true", schedule: "61 * * * *"}',
+      '  b: {command: "true", schedule: "@every soon"}',
+      '  c: {command: "true", schedule: "@daily", schedule_timezone: Mars/Olympus}',
+      '  d: {command: "true", schedule: "@daily", overlap: sometimes}',
+      '  e: {command: "true", schedule: "@daily", autorestart: true}',
+      '  f: {command: "true", overlap: allow}',
+      '  g: {command: "true", schedul: "@daily"}',
+      '',
+    ].join('\n')));
+    const want = [
+      /ringmaster\.yaml:2:\d+: programs\.a\.schedule: invalid schedule "61 \* \* \* \*"/,
+      /ringmaster\.yaml:3:\d+: programs\.b\.schedule: @every needs a duration/,
+      /ringmaster\.yaml:4:\d+: programs\.c\.schedule_timezone: unknown time zone "Mars\/Olympus"/,
+      /ringmaster\.yaml:5:\d+: programs\.d\.overlap: expected forbid, allow or replace, got "sometimes"/,
+      /ringmaster\.yaml:6:\d+: programs\.e\.autorestart: a scheduled program runs at its times only and is never restarted/,
+      /ringmaster\.yaml:7:\d+: programs\.f\.overlap: only applies to a program with schedule:/,
+      /ringmaster\.yaml:8:\d+: programs\.g\.schedul: unknown key "schedul", did you mean "schedule"\?/,
+    ];
+    assert.equal(found.length, want.length, found.join('\n'));
+    want.forEach((re, i) => assert.match(found[i], re));
+  });
+});
