@@ -2,6 +2,7 @@
 // no other file imports the supervisor's classes. Each step is named for its job, as in tini.
 import { Bus } from '../bus';
 import { loadConfig } from '../config';
+import { redactor } from '../config/secrets';
 import { ConfigError, formatProblem, type Config } from '../config/types';
 import { startHttpListener } from '../control/http-listener';
 import { startControlServer } from '../control/server';
@@ -55,7 +56,15 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
 
   const bus = new Bus();
   const output = makeOutput(config);
-  const log = (text: string, stream?: StreamName) => output.system(text, stream);
+  // Secrets seen in any config read since the start stay hidden (a reload may drop one a log line still quotes).
+  const secrets = new Set(config.secrets);
+  let redact = redactor(secrets);
+  const learnSecrets = (c: Config): Config => {
+    for (const s of c.secrets ?? []) secrets.add(s);
+    redact = redactor(secrets);
+    return c;
+  };
+  const log = (text: string, stream?: StreamName) => output.system(redact(text), stream);
   let serverUrl: string | undefined;
   const events = new EventSystem(bus, log);
   const health = new HealthMonitor({
@@ -67,6 +76,7 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
     bus,
     launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl, events }),
     log,
+    redact: (text) => redact(text),
     healthOf: (spec) => health.state(spec),
     settleOutput: () => output.settle(2000),
     killLeftovers: () => killLeftoverChildren(log),
@@ -76,7 +86,7 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
     bus,
     logs: output,
     log,
-    readConfig: () => loadConfig({ file, env: process.env, cwd }),
+    readConfig: () => learnSecrets(loadConfig({ file, env: process.env, cwd })),
     checkCommand,
     sampleUsage,
   });

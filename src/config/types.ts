@@ -184,6 +184,8 @@ export interface Config {
   files: string[];
   /** Reported, not fatal: e.g. supervisord.conf options with no meaning in a container. */
   warnings?: ConfigProblem[];
+  /** Values read from `${file:PATH}` and RINGMASTER_<SETTING>_FILE: never shown (config/secrets.ts redactor). */
+  secrets?: string[];
 }
 
 export interface ConfigProblem {

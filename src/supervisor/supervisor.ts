@@ -20,6 +20,8 @@ export interface SupervisorDeps {
   healthOf?(spec: ProcessSpec): HealthState | undefined;
   /** Wait (bounded) until the programs' last output was written, so it precedes the summary. */
   settleOutput?(): Promise<void>;
+  /** Hides secret values (`${file:}`, RINGMASTER_*_FILE) in text the APIs show. */
+  redact?(text: string): string;
   /** After every program stopped: kill what is left of the container's processes (pid1's job). */
   killLeftovers?(): Promise<void>;
 }
@@ -227,7 +229,18 @@ export class Supervisor {
 
   /** One process as the API shows it. */
   snapshot(p: SupervisedProcess) {
-    return snapshotOf(p, this.healthOf(p), this.gate.reason(p), this.jobs.get(p)?.state() ?? null);
+    const s = snapshotOf(p, this.healthOf(p), this.gate.reason(p), this.jobs.get(p)?.state() ?? null);
+    // A spawn error quotes the command, which may hold a secret.
+    if (this.deps.redact) {
+      s.spawnerr = this.deps.redact(s.spawnerr);
+      s.description = this.deps.redact(s.description);
+    }
+    return s;
+  }
+
+  /** Text with the config's secret values hidden. */
+  redact(text: string): string {
+    return this.deps.redact ? this.deps.redact(text) : text;
   }
 
   /** Send a signal to every running process's group (forward_signals). */
