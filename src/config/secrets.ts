@@ -18,7 +18,8 @@ export function readSecretFile(file: string): string {
 export function redactor(secrets: Iterable<string>): (text: string) => string {
   const values = [...new Set(secrets)].filter((s) => s.length >= MIN_REDACTED_LENGTH).sort((a, b) => b.length - a.length);
   if (values.length === 0) return (text) => text;
-  // Longest first, so a secret that contains another is hidden whole.
-  const re = new RegExp(values.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+  // Longest first, so a secret that contains another is hidden whole; any case, as a message may
+  // quote a value lowercased ("expected true or false, got …").
+  const re = new RegExp(values.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'gi');
   return (text) => (text.length < MIN_REDACTED_LENGTH ? text : text.replace(re, REDACTED));
 }
