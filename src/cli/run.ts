@@ -17,6 +17,7 @@ import { killLeftoverChildren } from '../pid1/leftovers';
 import { Reaper } from '../pid1/reaper';
 import { installSignalHandlers, replayEarlySignals } from '../pid1/signals';
 import { LocalSupervisorApi } from '../supervisor/local-api';
+import { ConfigWatch, ProgramWatches } from '../watch/triggers';
 import { Supervisor } from '../supervisor/supervisor';
 import type { StreamName } from '../types';
 import { checkCommand, launch, launchCheck } from './launch';
@@ -59,9 +60,15 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
   // Secrets seen in any config read since the start stay hidden (a reload may drop one a log line still quotes).
   const secrets = new Set(config.secrets);
   let redact = redactor(secrets);
+  let configWatch: ConfigWatch | undefined;
   const learnSecrets = (c: Config): Config => {
     for (const s of c.secrets ?? []) secrets.add(s);
     redact = redactor(secrets);
+    // An include added or dropped by this config changes what watch_config watches.
+    if (c.settings.watchConfig) {
+      configWatch ??= new ConfigWatch(() => api.reload(), log);
+      configWatch.update(c.files);
+    } else configWatch?.close();
     return c;
   };
   const log = (text: string, stream?: StreamName) => output.system(redact(text), stream);
@@ -91,7 +98,11 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
     sampleUsage,
   });
   output.setNames(supervisor.processes.map((p) => p.name));
-  bus.on('processes.changed', ({ processes }) => output.setNames(processes.map((p) => p.name)));
+  const watches = new ProgramWatches(api, log);
+  bus.on('processes.changed', ({ processes, programs }) => {
+    output.setNames(processes.map((p) => p.name));
+    watches.update(programs);
+  });
 
   const reaper = new Reaper();
   reaper.onOrphanReaped((pid, status) => {
@@ -127,9 +138,13 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
   // Supervising is the point even when nothing runs (e.g. every program ended, none critical).
   const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
   events.watch(await api.list(), supervisor.programs);
+  watches.update(supervisor.programs);
+  learnSecrets(config);
   supervisor.start();
   const code = await supervisor.finished;
   clearInterval(keepAlive);
+  watches.close();
+  configWatch?.close();
   health.close();
   events.close();
   await Promise.all([control.close(), http.close()]);

@@ -13,6 +13,7 @@ export const DEFAULT_SETTINGS: Settings = {
   signalRewrite: {},
   logdir: '/var/log/ringmaster',
   environment: {},
+  watchConfig: false,
 };
 
 /** `127.0.0.1:9001`, `[::1]:9001`, `:9001` or `*:9001` (every interface), or just `9001`. */
@@ -78,6 +79,7 @@ const SETTINGS: Record<string, Apply> = {
     if (ok) s.signalRewrite = out;
   },
   environment: (r, n, p, s) => set(s, 'environment', r.stringMap(n, p)),
+  watch_config: (r, n, p, s) => set(s, 'watchConfig', r.bool(n, p)),
   http: (r, n, p, s) => set(s, 'http', listenAddress(r, n, p)),
   http_username: (r, n, p, s) => set(s, 'httpUsername', nonEmpty(r, n, p, r.text(n, p))),
   http_password: (r, n, p, s) => {

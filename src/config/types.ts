@@ -37,6 +37,8 @@ export interface Settings {
   httpUsername?: string;
   /** Plain, or Supervisor's `{SHA}` + 40 hex digits of the password's SHA-1. */
   httpPassword?: string;
+  /** Reload the config when one of its files changes (SPEC §11). */
+  watchConfig: boolean;
 }
 
 /** A program stream's copy in a file (Supervisor's stdout_logfile and friends). */
