@@ -62,12 +62,20 @@ export function nextRunAfter(spec: ScheduleSpec, after: number, anchor: number):
   }
 }
 
+const formats = new Map<string, Intl.DateTimeFormat>();
+
 /** RFC 3339 with the zone's offset (SPEC §11): `2026-03-29T03:00:00+02:00`. */
 export function rfc3339(ms: number, timezone: string): string {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: timezone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
-    hour: '2-digit', minute: '2-digit', second: '2-digit',
-  }).formatToParts(new Date(ms));
+  let format = formats.get(timezone);
+  if (!format) {
+    // Building one costs about a millisecond: once per zone, not per status line.
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: timezone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
+      hour: '2-digit', minute: '2-digit', second: '2-digit',
+    });
+    formats.set(timezone, format);
+  }
+  const parts = format.formatToParts(new Date(ms));
   const f = Object.fromEntries(parts.map((p) => [p.type, p.value]));
   const local = Date.UTC(+f.year, +f.month - 1, +f.day, +f.hour, +f.minute, +f.second);
   const offsetMin = Math.round((local - Math.floor(ms / 1000) * 1000) / 60000);
