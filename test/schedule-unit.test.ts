@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { nextRunAfter, rfc3339 } from '../src/cron';
 import type { ScheduleSpec } from '../src/config/types';
 import { loadConfig } from '../src/config';
+import { ScheduledJob } from '../src/supervisor/scheduler';
 import { dir, problems, write } from './support/config-files';
 
 const BERLIN = 'Europe/Berlin';
@@ -120,5 +121,68 @@ describe('schedule keys in the config', () => {
     ];
     assert.equal(found.length, want.length, found.join('\n'));
     want.forEach((re, i) => assert.match(found[i], re));
+  });
+});
+
+describe('a scheduled job\'s timer (supervisor/scheduler.ts)', () => {
+  /** A job on a fake clock; `fire()` is what its timer calls. */
+  function job(overlap: 'forbid' | 'allow' | 'replace' = 'forbid') {
+    let now = 1_000_000;
+    const starts: number[] = [];
+    const lines: string[] = [];
+    const process = { state: 'EXITED', pid: 0, name: 'job', spec: { program: { exitcodes: [0] } }, startedAt: 0, lastExit: null, exitCode: () => 0 };
+    const j = new ScheduledJob(process as never, { kind: 'every', text: '@every 10s', timezone: 'UTC', everyMs: 10_000, overlap }, {
+      log: (t) => lines.push(t),
+      start: () => starts.push(now),
+      stop: async () => {},
+      mayRun: () => true,
+      now: () => now,
+    });
+    const fire = () => (j as unknown as { fire(): void }).fire();
+    return { j, fire, starts, lines, process, setNow: (t: number) => (now = t) };
+  }
+
+  it('a timer that fires late (the machine slept) runs once for every missed time, then keeps to the schedule', () => {
+    const t = job();
+    t.j.begin();
+    assert.equal(t.j.state().next, 1_010);
+    t.setNow(1_000_000 + 55_000); // five slots missed
+    t.fire();
+    assert.deepEqual(t.starts, [1_055_000]);
+    assert.match(t.lines[0], /the run due at \S+ is 45\.0s late \(clock jump or sleep\): running it once now/);
+    assert.equal(t.j.state().next, 1_060, 'the next run is the next slot still to come');
+    t.j.end();
+  });
+
+  it('a timer that fires before its time by the wall clock (clock set back) does not run early', () => {
+    const t = job();
+    t.j.begin();
+    t.setNow(1_000_000 - 3_600_000);
+    t.fire();
+    assert.deepEqual(t.starts, []);
+    assert.equal(t.j.state().next, 1_010);
+    t.j.end();
+  });
+
+  it('overlap forbid skips and counts a run while one is going; allow queues one', () => {
+    const f = job('forbid');
+    f.j.begin();
+    f.process.state = 'RUNNING';
+    f.setNow(1_010_000);
+    f.fire();
+    assert.deepEqual(f.starts, []);
+    assert.equal(f.j.state().runs.skipped, 1);
+    f.j.end();
+
+    const a = job('allow');
+    a.j.begin();
+    a.process.state = 'RUNNING';
+    a.setNow(1_010_000);
+    a.fire();
+    assert.deepEqual(a.starts, []);
+    a.process.state = 'EXITED';
+    a.j.onTransition('RUNNING', 'EXITED');
+    assert.deepEqual(a.starts, [1_010_000], 'the queued run starts when the previous one ends');
+    a.j.end();
   });
 });
