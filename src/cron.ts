@@ -13,7 +13,7 @@ export function parseSchedule(text: string, timezone: string): { spec?: Schedule
   const t = text.trim();
   if (t === '@reboot') return { spec: { kind: 'reboot', text: t, timezone } };
   try {
-    cronOf(t, timezone);
+    if (cronOf(t, timezone).nextRun() === null) return { error: `invalid schedule "${t}": it never comes (no such date)` };
   } catch (err) {
     return { error: `invalid schedule "${t}": ${(err as Error).message}` };
   }
