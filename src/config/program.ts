@@ -224,8 +224,9 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     group: name,
     dependsOn: get('depends_on', (n, p) => readDependsOn(r, n, p), []),
     healthcheck: get('healthcheck', (n, p) => readHealthcheck(r, n, p), undefined),
-    schedule,
-    watch: get('watch', (n, p) => readWatch(r, n, p), undefined),
+    // Present only when given, so a program without them looks as it did before they existed.
+    ...(schedule ? { schedule } : {}),
+    ...(values.has('watch') ? { watch: get('watch', (n, p) => readWatch(r, n, p), undefined) } : {}),
     source: { file: r.source.file, ...r.source.pos(keyNode) },
   };
   if (listener && program.redirectStderr) r.fail(values.get('redirect_stderr'), `${base}.redirect_stderr`, 'is not allowed for an event listener: its stdout is the protocol channel');
