@@ -122,7 +122,7 @@ export class Supervisor {
   private autostart(processes: readonly SupervisedProcess[]): void {
     for (const p of processes) {
       const program = p.spec.program;
-      this.jobs.get(p)?.begin();
+      if (!program.disabled) this.jobs.get(p)?.begin();
       if (program.autostart && !program.disabled) this.gate.request(p);
     }
   }
