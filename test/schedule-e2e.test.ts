@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { ctl } from './support/ctl';
 import { httpUnix } from './support/http';
 import { parsePrometheus } from './support/prometheus';
+import { rpc } from './support/xmlrpc';
 import { NO_UNSHARE, Ringmaster, canUnshare, tempDir, writeConfig } from './support/ringmaster';
 
 describe('schedule: jobs run by a real ringmaster as PID 1', { skip: canUnshare() ? undefined : NO_UNSHARE }, () => {
@@ -53,6 +54,11 @@ describe('schedule: jobs run by a real ringmaster as PID 1', { skip: canUnshare(
       await rm.waitFor(/exited: yearly/);
       status = await ctl(socket, 'status', 'yearly');
       assert.match(status.out, /^yearly\s+EXITED\s+last run 20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\+05:30 exit code 0, next run 20\d\d-01-01T00:00:00\+05:30\n$/);
+
+      // XML-RPC's description says the same (supervisorctl shows it).
+      const info = rpc(socket, ['supervisor.getProcessInfo', ['yearly']])[0].value as { statename: string; description: string };
+      assert.equal(info.statename, 'EXITED');
+      assert.match(info.description, /^last run \S+\+05:30 exit code 0, next run 20\d\d-01-01T00:00:00\+05:30$/);
 
       const json = JSON.parse((await httpUnix(socket, 'GET', '/v1/status')).body);
       const job = json.processes.find((p: { name: string }) => p.name === 'fail').schedule;
