@@ -124,6 +124,43 @@ describe('schedule keys in the config', () => {
   });
 });
 
+describe('watch keys in the config', () => {
+  it('reads paths relative to the config, an action or a signal, and a debounce', () => {
+    const d = dir();
+    const c = loadConfig({ file: write(d, 'ringmaster.yaml', 'settings: {watch_config: true}\nprograms:\n  a: {command: x, watch: {paths: [conf, /etc/x], signal: hup}}\n  b: {command: x, watch: {paths: conf.d, action: restart, debounce: 2s}}\n'), env: {}, cwd: '/' });
+    assert.equal(c.settings.watchConfig, true);
+    assert.deepEqual(c.programs[0].watch, { paths: [`${d}/conf`, '/etc/x'], action: { kind: 'signal', signal: 'SIGHUP' }, debounceMs: 500 });
+    assert.deepEqual(c.programs[1].watch, { paths: [`${d}/conf.d`], action: { kind: 'restart' }, debounceMs: 2000 });
+  });
+
+  it('reports every bad watch key at its line', () => {
+    const d = dir();
+    const found = problems(() => loadConfig({ file: write(d, 'ringmaster.yaml', [
+      'programs:',
+      '  a: {command: x, watch: {paths: [], action: restart}}',
+      '  b: {command: x, watch: {paths: [f], action: reload}}',
+      '  c: {command: x, watch: {paths: [f], signal: NOPE}}',
+      '  d: {command: x, watch: {paths: [f]}}',
+      '  e: {command: x, watch: {path: [f], action: restart}}',
+      '  f: {command: x, watch: {paths: [f], action: restart, signal: HUP}}',
+      '  g: {command: x, watch: [f]}',
+      '',
+    ].join('\n')), env: {}, cwd: d }));
+    const want = [
+      /:2:\d+: programs\.a\.watch\.paths: needs at least one path$/,
+      /:3:\d+: programs\.b\.watch\.action: expected restart, got "reload"$/,
+      /:4:\d+: programs\.c\.watch\.signal: expected a signal name/,
+      /:5:\d+: programs\.d\.watch\.action: is required: action: restart, or signal: HUP instead$/,
+      /:6:\d+: programs\.e\.watch\.paths: is required/,
+      /:6:\d+: programs\.e\.watch\.path: unknown key "path", did you mean "paths"\?$/,
+      /:7:\d+: programs\.f\.watch\.signal: give either action: restart or signal: SIG, not both$/,
+      /:8:\d+: programs\.g\.watch: expected a map/,
+    ];
+    assert.equal(found.length, want.length, found.join('\n'));
+    want.forEach((re, i) => assert.match(found[i], re));
+  });
+});
+
 describe('a scheduled job\'s timer (supervisor/scheduler.ts)', () => {
   /** A job on a fake clock; `fire()` is what its timer calls. */
   function job(overlap: 'forbid' | 'allow' | 'replace' = 'forbid') {
