@@ -3,6 +3,7 @@
 // reloads the config as SIGHUP does (a bad config is reported and changes nothing).
 import type { ProgramConfig, WatchConfig } from '../config/types';
 import type { SupervisorApi } from '../supervisor/api';
+import type { Log } from '../types';
 import { PathWatcher } from './path-watcher';
 
 const UP = new Set(['STARTING', 'RUNNING', 'BACKOFF']);
@@ -12,7 +13,7 @@ export class ProgramWatches {
 
   constructor(
     private readonly api: SupervisorApi,
-    private readonly log: (text: string, stream?: 'stdout' | 'stderr') => void,
+    private readonly log: Log,
   ) {}
 
   /** Watch what the programs now ask for: unchanged watches stay, others are set or closed. */
@@ -48,7 +49,7 @@ export class ProgramWatches {
         else await this.api.signal(t.namespec, watch.action.signal);
       }
     } catch (err) {
-      this.log(`${program}: acting on the change of ${what} failed: ${(err as Error).message}`, 'stderr');
+      this.log(`${program}: acting on the change of ${what} failed: ${(err as Error).message}`, 'error');
     }
   }
 }
@@ -60,7 +61,7 @@ export class ConfigWatch {
 
   constructor(
     private readonly reload: () => Promise<unknown>,
-    private readonly log: (text: string, stream?: 'stdout' | 'stderr') => void,
+    private readonly log: Log,
     private readonly debounceMs = 500,
   ) {}
 
