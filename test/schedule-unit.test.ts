@@ -108,6 +108,7 @@ describe('schedule keys in the config', () => {
       '  e: {command: "true", schedule: "@daily", autorestart: true}',
       '  f: {command: "true", overlap: allow}',
       '  g: {command: "true", schedul: "@daily"}',
+      '  h: {command: "true", schedule: "@daily", stage: init}',
       '',
     ].join('\n')));
     const want = [
@@ -118,6 +119,7 @@ describe('schedule keys in the config', () => {
       /ringmaster\.yaml:6:\d+: programs\.e\.autorestart: a scheduled program runs at its times only and is never restarted/,
       /ringmaster\.yaml:7:\d+: programs\.f\.overlap: only applies to a program with schedule:/,
       /ringmaster\.yaml:8:\d+: programs\.g\.schedul: unknown key "schedul", did you mean "schedule"\?/,
+      /ringmaster\.yaml:9:\d+: programs\.h\.schedule: a scheduled program is in stage main \(an init program runs once, when its stage comes\)/,
     ];
     assert.equal(found.length, want.length, found.join('\n'));
     want.forEach((re, i) => assert.match(found[i], re));
