@@ -143,7 +143,7 @@ async function idle(withJobs) {
   fs.writeFileSync(path.join(dir, 'r.yaml'), lines.join('\n') + '\n');
   const rm = run(process.execPath, [BUNDLE, '-c', path.join(dir, 'r.yaml')]);
   for (let i = 0; i < 200 && (rm.out.match(/entered RUNNING/g) ?? []).length < 50; i++) await sleep(100);
-  await sleep(3000); // start-up work (timers of startsecs, the first usage samples) is over
+  await sleep(15_000); // start-up work is over (startsecs timers, the memory trimmer's pass and its follow-up 10 s later)
   const a = threadsStatus(rm.pid);
   await sleep(IDLE_SECONDS * 1000);
   const b = threadsStatus(rm.pid);
