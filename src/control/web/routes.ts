@@ -100,6 +100,8 @@ async function act(req: IncomingMessage, res: ServerResponse, api: SupervisorApi
   const name = all ? 'all' : (form.get('name') ?? '');
   if (!name) throw new HttpError(400, 'no process named');
   let ok = true;
+  // A request that could not begin (BAD_NAME, shutting down) is a 409; one that ran, failures and all, a 200.
+  let began = true;
   let message: string;
   try {
     const results = await perform(api, action as Action, name);
@@ -108,12 +110,12 @@ async function act(req: IncomingMessage, res: ServerResponse, api: SupervisorApi
     message = ok ? `${all ? 'All' : name}: ${DONE[action as Action]}` : failed.map((o) => `${o.namespec}: ERROR (${o.error!.message})`).join('; ');
   } catch (err) {
     if (!(err instanceof SupervisorError)) throw err;
-    ok = false;
+    ok = began = false;
     message = `${name}: ERROR (${err.message})`;
   }
   if ((req.headers.accept ?? '').includes('application/json')) {
     const body = JSON.stringify({ ok, message });
-    res.writeHead(ok ? 200 : 409, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(began ? 200 : 409, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     return void res.end(body);
   }
   res.writeHead(303, { location: backTo(req, message, ok), 'content-length': 0 });
