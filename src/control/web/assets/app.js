@@ -64,7 +64,7 @@
     for (const tr of list) {
       const ok = (state === '' || (state === 'failing' ? tr.dataset.failing === '1' : tr.dataset.state === state)) &&
         (q === '' || tr.dataset.process.toLowerCase().includes(q));
-      tr.hidden = !ok;
+      if (tr.hidden === ok) tr.hidden = !ok;
       if (ok) shown++;
       // Move only what is out of place: a calm table costs nothing to re-arrange.
       const want = prev ? prev.nextElementSibling : tbody.firstElementChild;
@@ -241,7 +241,8 @@
     } else if (!source) connect();
   });
 
-  arrange();
+  // The server applied the page's filters already; only the count is left to show.
+  count.textContent = `${tbody.querySelectorAll('tr[data-process]:not([hidden])').length} of ${rows.size}`;
   performance.mark('ringmaster-interactive');
   root.dataset.interactive = '1';
   connect();
