@@ -91,11 +91,37 @@
     msg.className = ok ? '' : 'error';
   }
 
-  function appendOut(pre, text) {
-    const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
-    pre.append(text);
-    if (pre.textContent.length > 2 * TAIL_KEEP) pre.textContent = pre.textContent.slice(-TAIL_KEEP);
-    if (atEnd) pre.scrollTop = pre.scrollHeight;
+  // Output is written once per frame, however many chunks came: a chatty program costs one
+  // layout per frame, and each pane keeps at most 2 × TAIL_KEEP characters.
+  function appendOut(stream, text) {
+    const t = tail;
+    t.pending[stream] = (t.pending[stream] + text).slice(-TAIL_KEEP);
+    if (t.flushing) return;
+    t.flushing = true;
+    requestAnimationFrame(() => {
+      t.flushing = false;
+      for (const s of ['stdout', 'stderr']) {
+        const chunk = t.pending[s];
+        if (!chunk) continue;
+        t.pending[s] = '';
+        const pre = t.out[s];
+        const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+        t.length[s] += chunk.length;
+        if (t.length[s] > 2 * TAIL_KEEP) {
+          pre.textContent = (pre.textContent + chunk).slice(-TAIL_KEEP);
+          t.length[s] = pre.textContent.length;
+        } else pre.append(chunk);
+        if (atEnd) pre.scrollTop = pre.scrollHeight;
+      }
+    });
+  }
+
+  function clearOut() {
+    for (const s of ['stdout', 'stderr']) {
+      tail.out[s].textContent = '';
+      tail.pending[s] = '';
+      tail.length[s] = 0;
+    }
   }
 
   function connect() {
@@ -104,7 +130,7 @@
     source.onopen = () => {
       // A new connection starts with a full snapshot and the tail's recent bytes again.
       seen = new Set();
-      if (tail) for (const pre of Object.values(tail.out)) pre.textContent = '';
+      if (tail) clearOut();
     };
     source.addEventListener('row', (e) => {
       const v = JSON.parse(e.data);
@@ -137,7 +163,7 @@
     });
     source.addEventListener('out', (e) => {
       const o = JSON.parse(e.data);
-      if (tail) appendOut(tail.out[o.s], o.t);
+      if (tail) appendOut(o.s, o.t);
     });
     source.addEventListener('resync', connect);
     source.onerror = () => {
@@ -175,7 +201,7 @@
     }
     td.append(head, streams);
     tr.append(td);
-    return { name, tr, out };
+    return { name, tr, out, pending: { stdout: '', stderr: '' }, length: { stdout: 0, stderr: 0 }, flushing: false };
   }
 
   function toggleTail(name) {
@@ -197,7 +223,7 @@
       const type = res.headers.get('content-type') || '';
       const body = type.includes('json') ? await res.json() : { ok: false, message: `${res.status} ${res.statusText}` };
       show(body.message || body.error || `${res.status}`, res.ok && body.ok !== false);
-      if (res.ok && action === 'clear' && tail && tail.name === name) for (const pre of Object.values(tail.out)) pre.textContent = '';
+      if (res.ok && action === 'clear' && tail && tail.name === name) clearOut();
     } catch (err) {
       show(`${name}: ${err.message}`, false);
     } finally {
