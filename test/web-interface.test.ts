@@ -93,12 +93,14 @@ describe('the web interface (SPEC §8)', () => {
   let port: number;
   let socket: string;
   let dir: string;
+  let configFile: string;
 
   before(async () => {
     port = await freePort();
     dir = tempDir('rm-web-');
     socket = path.join(dir, 'rm.sock');
-    rm = new Ringmaster({ args: ['-c', writeConfig(CONFIG(dir, port), dir)] });
+    configFile = writeConfig(CONFIG(dir, port), dir);
+    rm = new Ringmaster({ args: ['-c', configFile] });
     await rm.waitFor(/web.*ready/, WAIT);
     await until(port, 'web RUNNING and flaky FATAL', (s) => s.get('web')?.state === 'RUNNING' && s.get('flaky')?.state === 'FATAL' && s.get('workers:workers_01')?.state === 'RUNNING');
   });
@@ -314,6 +316,12 @@ describe('the web interface (SPEC §8)', () => {
       await page.waitForFunction(() => (document.querySelector('#procs tr[data-process]') as HTMLElement).dataset.process === 'flaky', { timeout: WAIT });
       await page.screenshot({ path: path.join(SHOTS, 'desktop.png'), fullPage: true });
 
+      // A reload that adds a program and removes one: the page resyncs, rows come and go.
+      writeFileSync(configFile, CONFIG(dir, port).replace(/  idle:\n(?:    .*\n)+/, '  added:\n    command: ["sleep", "1000"]\n    startsecs: 0\n'));
+      assert.equal((await http(port, 'POST', '/v1/reload', { body: '{}', headers: { 'content-type': 'application/json' } })).status, 200);
+      await rowState('added', 'RUNNING');
+      await page.waitForFunction(() => !document.querySelector('tr[data-process="idle"]'), { timeout: WAIT });
+
       // For all: restart all (confirmed), then stop all.
       const before = await status(port);
       await page.click('button[data-action="restartall"]');
@@ -323,7 +331,7 @@ describe('the web interface (SPEC §8)', () => {
       await page.waitForFunction(() => /^flaky: ERROR \(/.test(document.querySelector('#msg')!.textContent!), { timeout: WAIT });
       assert.equal(await page.$eval('#msg', (el) => el.className), 'error');
       await page.click('button[data-action="stopall"]');
-      for (const name of ['web', 'idle', 'workers:workers_00', 'workers:workers_01', 'db', 'api']) await rowState(name, 'STOPPED');
+      for (const name of ['web', 'added', 'workers:workers_00', 'workers:workers_01', 'db', 'api']) await rowState(name, 'STOPPED');
       await page.waitForFunction(() => document.querySelector('#msg')!.textContent === 'All: stopped', { timeout: WAIT });
       await until(port, 'all stopped', (s) => [...s.values()].every((p) => p.pid === 0));
 
@@ -331,7 +339,7 @@ describe('the web interface (SPEC §8)', () => {
       // report the old one's end just after the new one's start, so the peak may read 2 for a moment.
       assert.ok(most <= 2, `${most} event streams open at once`);
       assert.equal(open, 1, 'one event stream open');
-      assert.equal(streams, 3, 'one stream, then one per tail opened or closed');
+      assert.equal(streams, 4, 'one stream, one per tail opened or closed, one after the reload');
 
       // A phone (puppeteer reloads the page for a mobile viewport).
       await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });

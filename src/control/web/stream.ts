@@ -68,6 +68,7 @@ export async function streamPage(res: ServerResponse, api: SupervisorApi, tail: 
   if (tail !== null) await api.get(tail); // BAD_NAME before the stream begins
   res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
   const write = (text: string) => {
+    if (res.destroyed) return;
     if (res.writableLength > MAX_BACKLOG) return void res.destroy();
     res.write(text);
   };
@@ -80,7 +81,7 @@ export async function streamPage(res: ServerResponse, api: SupervisorApi, tail: 
     } else if (RESYNC.has(e.event.name)) write(frame('resync', null));
   });
   gone.signal.addEventListener('abort', unsubscribe);
-  // The snapshot is written (subscribe sends it synchronously): the page drops rows it did not get.
+  // The snapshot is written (the local API sends it within subscribe()): the page drops rows it did not get.
   write(frame('synced', null));
   const stopUsage = feedOf(api).add(write);
   gone.signal.addEventListener('abort', stopUsage);
