@@ -118,14 +118,20 @@ try {
   }
   log(`idle, no tab: ${SECONDS} s`);
   const none = await cpuOver(SECONDS);
-  const context = await browser.createBrowserContext();
+  // A window each: in one window only the front tab is visible, and a hidden tab closes its stream.
+  const contexts = [];
   const tabs = [];
   for (let i = 0; i < TABS; i++) {
-    const tab = await openTab(context);
+    contexts.push(await browser.createBrowserContext());
+    const tab = await openTab(contexts[i]);
     await load(tab);
     tabs.push(tab);
   }
   await sleep(1000);
+  for (const t of tabs) {
+    const { visible, live } = await t.page.evaluate(() => ({ visible: document.visibilityState, live: document.documentElement.dataset.live }));
+    if (visible !== 'visible' || live !== '1') throw new Error(`a tab is ${visible}, live=${live}: it would not hold its stream`);
+  }
   for (const t of tabs) t.bytes.stream = 0;
   log(`idle, ${TABS} tabs: ${SECONDS} s`);
   const open = await cpuOver(SECONDS);
@@ -139,7 +145,7 @@ try {
     streamBytesPerTabPerMin: (median(tabs.map((t) => t.bytes.stream)) * perMinute),
     machineBusyPct: Math.max(none.machineBusy, open.machineBusy),
   };
-  await context.close();
+  for (const c of contexts) await c.close();
 
   if (JSON_OUT) console.log(JSON.stringify(results, null, 2));
   else {
