@@ -64,7 +64,10 @@ export async function handleWeb(req: IncomingMessage, url: URL, res: ServerRespo
     const msg = url.searchParams.get('msg') ?? '';
     return sendHtml(req, res, renderPage(views, filtersOf(url), msg.slice(0, 500), url.searchParams.get('error') === '1'));
   }
-  if (path === '/web/events') return streamPage(res, api, url.searchParams.get('tail'), SECURITY_HEADERS);
+  if (path === '/web/events') {
+    if (req.method !== 'GET') throw new HttpError(405, 'the event stream is GET only'); // a HEAD would hold a stream open with no body
+    return streamPage(res, api, url.searchParams.get('tail'), SECURITY_HEADERS);
+  }
   if (path === '/web/tail') {
     const name = url.searchParams.get('name') ?? '';
     const [out, err] = await Promise.all([api.readLog(name, 'stdout', { last: TAIL_PAGE_BYTES }), api.readLog(name, 'stderr', { last: TAIL_PAGE_BYTES })]);

@@ -17,7 +17,7 @@
   const TAIL_KEEP = 64 * 1024;
   let source = null;
   let seen = null;
-  let tail = null; // { name, tr, out: {stdout, stderr} }
+  let tail = null; // see openTail()
   let pending = false;
 
   function cell(tr, cls) {
@@ -40,9 +40,10 @@
 
   function update(v) {
     const tr = rows.get(v.n) || newRow(v.n);
-    tr.dataset.state = v.s;
-    tr.dataset.rank = v.r;
-    tr.dataset.failing = v.f;
+    // Attributes only when they change: each write restyles the row, and CSS keys on them.
+    if (tr.dataset.state !== v.s) tr.dataset.state = v.s;
+    if (tr.dataset.rank !== String(v.r)) tr.dataset.rank = v.r;
+    if (tr.dataset.failing !== String(v.f)) tr.dataset.failing = v.f;
     setText(cell(tr, '.state span'), v.s);
     setText(cell(tr, '.desc'), v.d);
     setText(cell(tr, '.health .h'), v.h);
