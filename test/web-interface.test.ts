@@ -335,6 +335,24 @@ describe('the web interface (SPEC §8)', () => {
       await page.waitForFunction(() => document.querySelector('#msg')!.textContent === 'All: stopped', { timeout: WAIT });
       await until(port, 'all stopped', (s) => [...s.values()].every((p) => p.pid === 0));
 
+      // The same buttons with JavaScript off: the browser posts the form and follows the 303.
+      // (A window of its own: a second tab in the first window would hide the first, which then
+      // closes its stream until shown again.)
+      const plainWindow = await browser.createBrowserContext();
+      const plain = await plainWindow.newPage();
+      await plain.setJavaScriptEnabled(false);
+      await plain.authenticate({ username: USER, password: PASS });
+      await plain.goto(`${origin}/?q=add`, { waitUntil: 'load' });
+      await Promise.all([plain.waitForNavigation({ timeout: WAIT }), plain.click('tr[data-process="added"] button[data-action="start"]')]);
+      assert.equal(plain.url(), `${origin}/?q=add&msg=added%3A+started`);
+      assert.equal(await plain.$eval('#msg', (el) => el.textContent), 'added: started');
+      await until(port, 'added RUNNING', (s) => s.get('added')!.state === 'RUNNING');
+      await Promise.all([plain.waitForNavigation({ timeout: WAIT }), plain.click('tr[data-process="added"] button[data-action="tail"]')]);
+      assert.equal(plain.url(), `${origin}/web/tail?name=added`);
+      assert.equal(await plain.$eval('h1', (el) => el.textContent), 'added');
+      await plainWindow.close();
+      assert.equal((await status(port)).get('added')!.state, 'RUNNING', 'opening the tail page did nothing');
+
       // One stream per tab. Opening or closing a tail swaps it (close, then open): the browser may
       // report the old one's end just after the new one's start, so the peak may read 2 for a moment.
       assert.ok(most <= 2, `${most} event streams open at once`);
