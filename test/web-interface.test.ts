@@ -198,6 +198,12 @@ describe('the web interface (SPEC §8)', () => {
     assert.match(String(again.headers.location), /error=1/);
     const page = await http(port, 'GET', String(again.headers.location));
     assert.match(page.body, /<p id="msg" role="status" class="error">idle: ERROR \(/);
+    // Filters and order without JavaScript: the server applies the query.
+    const filtered = (await http(port, 'GET', '/?state=failing&order=failing')).body;
+    assert.match(filtered, /<tbody id="procs"><tr data-process="flaky" data-state="FATAL"[^>]*data-failing="1">/);
+    assert.match(filtered, /<tr data-process="web" [^>]* hidden>/);
+    assert.match((await http(port, 'GET', '/?q=WORK')).body, /<tr data-process="workers:workers_00" [^>]*data-failing="0">/);
+    assert.match((await http(port, 'GET', '/?state=nonsense')).body, /<tr data-process="web" [^>]*data-failing="0">/);
     // A bad action or name: 400 or an error, and nothing changes.
     assert.equal((await http(port, 'POST', '/web/action', { body: 'name=idle&action=explode' })).status, 400);
     const bad = await http(port, 'POST', '/web/action', { body: 'name=nope&action=start', headers: { accept: 'application/json' } });

@@ -6,6 +6,7 @@
 // Needs `npm run build:bundle` first, and chromium (apt-get install chromium).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import puppeteer from 'puppeteer-core';
 import {
@@ -96,12 +97,35 @@ try {
     warm.push({ ...w, pageBytes: tab.bytes.page });
     await context.close();
   }
+  // The floor on this machine at this moment: a page of one line and one deferred script that
+  // marks itself, from a bare node:http server, loaded the same way.
+  const floorServer = http.createServer((req, res) => {
+    if (req.url === '/a.js') return void res.writeHead(200, { 'content-type': 'text/javascript' }).end("performance.mark('ringmaster-interactive');performance.mark('ringmaster-live');document.documentElement.dataset.live='1'");
+    res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>floor</title><script defer src="/a.js"></script><p>hello</p><table id="procs"></table>');
+  });
+  await new Promise((r) => floorServer.listen(0, '127.0.0.1', r));
+  const floor = [];
+  for (let i = 0; i < LOADS; i++) {
+    const context = await browser.createBrowserContext();
+    const tab = await openTab(context);
+    await tab.page.goto(`http://127.0.0.1:${floorServer.address().port}/`, { waitUntil: 'domcontentloaded' });
+    await tab.page.waitForSelector('html[data-live="1"]', { timeout: 30_000 });
+    const cold = await tab.page.evaluate(() => performance.getEntriesByName('ringmaster-interactive')[0].startTime);
+    await tab.page.reload({ waitUntil: 'domcontentloaded' });
+    await tab.page.waitForSelector('html[data-live="1"]', { timeout: 30_000 });
+    floor.push({ cold, warm: await tab.page.evaluate(() => performance.getEntriesByName('ringmaster-interactive')[0].startTime) });
+    await context.close();
+  }
+  floorServer.close();
+
   const pick = (xs, k) => xs.map((x) => x[k]);
   const results = {
     programs: N,
     coldInteractiveMs: { median: median(pick(cold, 'interactive')), max: Math.max(...pick(cold, 'interactive')) },
     coldLiveMs: { median: median(pick(cold, 'live')), max: Math.max(...pick(cold, 'live')) },
     warmInteractiveMs: { median: median(pick(warm, 'interactive')), max: Math.max(...pick(warm, 'interactive')) },
+    floorColdMs: median(pick(floor, 'cold')),
+    floorWarmMs: median(pick(floor, 'warm')),
     coldPageBytes: median(pick(cold, 'pageBytes')),
     warmPageBytes: median(pick(warm, 'pageBytes')),
     firstStreamBytes: median(pick(cold, 'streamBytes')),
@@ -155,6 +179,7 @@ try {
     console.log(`  interactive, cold cache   median ${ms(results.coldInteractiveMs.median)}, max ${ms(results.coldInteractiveMs.max)}   (goal < ${GOAL_MS} ms)`);
     console.log(`  live (stream synced), cold median ${ms(results.coldLiveMs.median)}, max ${ms(results.coldLiveMs.max)}`);
     console.log(`  interactive, warm reload  median ${ms(results.warmInteractiveMs.median)}, max ${ms(results.warmInteractiveMs.max)}`);
+    console.log(`  floor: a one-line page      cold median ${ms(results.floorColdMs)}, warm ${ms(results.floorWarmMs)} (the same browser, this minute)`);
     console.log(`  bytes, cold load          ${kb(results.coldPageBytes)} (HTML, CSS, JS) + ${kb(results.firstStreamBytes)} first stream frames`);
     console.log(`  bytes, warm reload        ${kb(results.warmPageBytes)} (CSS and JS cached)`);
     const i = results.idle;

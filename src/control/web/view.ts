@@ -1,6 +1,7 @@
 // One process as the web page shows it: every text it needs, worked out once on the server, so
 // the page's HTML and its live updates say the same thing and the browser only copies text.
 import type { ProcessSnapshot, ProcessUsage } from '../../supervisor/api';
+import { STATE_CODES } from '../../types';
 import { supervisorDescription } from '../xmlrpc/calls';
 
 export interface RowView {
@@ -69,7 +70,10 @@ export interface Filters {
 
 export function filtersOf(url: URL): Filters {
   const q = url.searchParams;
-  return { state: q.get('state') ?? '', q: (q.get('q') ?? '').slice(0, 200), failingFirst: q.get('order') === 'failing' };
+  const state = q.get('state') ?? '';
+  // A state the select does not offer would hide every row behind a filter the page cannot show.
+  const known = state === 'failing' || Object.hasOwn(STATE_CODES, state);
+  return { state: known ? state : '', q: (q.get('q') ?? '').slice(0, 200), failingFirst: q.get('order') === 'failing' };
 }
 
 export function shown(v: RowView, f: Filters): boolean {
