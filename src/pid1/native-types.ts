@@ -60,4 +60,9 @@ export interface NativeAddon {
   peek(): number;
   /** prctl(PR_SET_CHILD_SUBREAPER, 1); returns true on success. */
   setSubreaper(): boolean;
+  /**
+   * malloc_trim(0), then MADV_DONTNEED on the executable's read-only mappings that hold no
+   * copy-on-write page; returns the bytes advised away, or -1 if /proc/self/smaps is unreadable.
+   */
+  trimMemory(): number;
 }
