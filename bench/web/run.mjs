@@ -166,6 +166,8 @@ try {
     noTabCpuMsPerMin: none.ms * perMinute,
     withTabsCpuMsPerMin: open.ms * perMinute,
     perTabCpuMsPerMin: ((open.ms - none.ms) * perMinute) / TABS,
+    noTabSwitchesPerMin: none.switches * perMinute,
+    withTabsSwitchesPerMin: open.switches * perMinute,
     streamBytesPerTabPerMin: (median(tabs.map((t) => t.bytes.stream)) * perMinute),
     machineBusyPct: Math.max(none.machineBusy, open.machineBusy),
   };
@@ -185,6 +187,7 @@ try {
     const i = results.idle;
     console.log(`  idle CPU, no tab          ${ms(i.noTabCpuMsPerMin)} per minute (baseline)`);
     console.log(`  idle CPU, ${i.tabs} tabs          ${ms(i.withTabsCpuMsPerMin)} per minute -> ${ms(i.perTabCpuMsPerMin)} per tab per minute`);
+    console.log(`  context switches          ${i.noTabSwitchesPerMin.toFixed(0)} per minute with no tab, ${i.withTabsSwitchesPerMin.toFixed(0)} with ${i.tabs} (wake-ups: polling would show here)`);
     console.log(`  pushed to an idle tab     ${kb(i.streamBytesPerTabPerMin)} per minute (CPU, memory, uptime every 10 s)`);
   }
 } finally {
