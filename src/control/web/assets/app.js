@@ -169,6 +169,15 @@
     source.addEventListener('resync', connect);
     source.onerror = () => {
       root.dataset.live = '0';
+      // A network error is retried by EventSource itself; an HTTP error (the tailed process was
+      // removed: 404) closes it for good: drop the tail and come back without it.
+      if (source.readyState !== EventSource.CLOSED) return;
+      if (tail) {
+        tail.tr.remove();
+        tail = null;
+      }
+      const closed = source;
+      setTimeout(() => source === closed && connect(), 2000);
     };
   }
 
