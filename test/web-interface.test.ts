@@ -237,7 +237,10 @@ describe('the web interface (SPEC §8)', () => {
       const closed = (r: { resourceType(): string }) => void (r.resourceType() === 'eventsource' && open--);
       page.on('requestfinished', closed);
       page.on('requestfailed', closed);
-      page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+      // A failed load shows twice, as a response and as a console line; the response names it.
+      const refused: string[] = [];
+      page.on('response', (r) => r.status() >= 400 && r.status() !== 401 && refused.push(`${r.status()} ${r.url()}`));
+      page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && problems.push(m.text()));
       page.on('pageerror', (e) => problems.push(String(e)));
       page.on('dialog', (d) => {
         if (d.type() === 'confirm') void d.accept();
@@ -322,11 +325,15 @@ describe('the web interface (SPEC §8)', () => {
       await page.waitForFunction(() => (document.querySelector('#procs tr[data-process]') as HTMLElement).dataset.process === 'flaky', { timeout: WAIT });
       await page.screenshot({ path: path.join(SHOTS, 'desktop.png'), fullPage: true });
 
-      // A reload that adds a program and removes one: the page resyncs, rows come and go.
+      // A reload that adds a program and removes one: the page resyncs, rows come and go; the
+      // removed one was being tailed: its stream is refused (404), and the page carries on without it.
+      await click('idle', 'tail');
+      await page.waitForSelector('tr.tail', { timeout: WAIT });
       writeFileSync(configFile, CONFIG(dir, port).replace(/  idle:\n(?:    .*\n)+/, '  added:\n    command: ["sleep", "1000"]\n    startsecs: 0\n'));
       assert.equal((await http(port, 'POST', '/v1/reload', { body: '{}', headers: { 'content-type': 'application/json' } })).status, 200);
       await rowState('added', 'RUNNING');
-      await page.waitForFunction(() => !document.querySelector('tr[data-process="idle"]'), { timeout: WAIT });
+      await page.waitForFunction(() => !document.querySelector('tr[data-process="idle"]') && !document.querySelector('tr.tail'), { timeout: WAIT });
+      await page.waitForSelector('html[data-live="1"]', { timeout: WAIT });
 
       // For all: restart all (confirmed), then stop all.
       const before = await status(port);
@@ -363,7 +370,8 @@ describe('the web interface (SPEC §8)', () => {
       // report the old one's end just after the new one's start, so the peak may read 2 for a moment.
       assert.ok(most <= 2, `${most} event streams open at once`);
       assert.equal(open, 1, 'one event stream open');
-      assert.equal(streams, 4, 'one stream, one per tail opened or closed, one after the reload');
+      // The first, one per tail opened or closed (3), the reload's resync (refused: its tail is gone), one without the tail.
+      assert.equal(streams, 6, 'streams opened');
 
       // A phone (puppeteer reloads the page for a mobile viewport).
       await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
@@ -373,6 +381,7 @@ describe('the web interface (SPEC §8)', () => {
 
       assert.deepEqual(elsewhere, [], 'no request leaves the origin');
       assert.deepEqual(problems, [], 'no script error, no CSP violation');
+      assert.deepEqual(refused, [`404 ${origin}/web/events?tail=idle`], 'nothing refused but the tail of the removed program');
 
     } finally {
       const proc = browser?.process();
