@@ -16,6 +16,8 @@ function importGraph(): Map<string, string[]> {
     const from = file.replace(/\.ts$/, '');
     const targets: string[] = [];
     for (const m of text.matchAll(/^\s*(?:import|export)\b[^'";]*?from\s+'(\.[^']+)'/gm)) {
+      // A file bundled as text (the web page's CSS and script) is an asset, not a module.
+      if (/\.(css|js)$/.test(m[1])) continue;
       let target = path.normalize(path.join(path.dirname(from), m[1]));
       if (readdirSync(path.join(SRC, path.dirname(target))).includes(`${path.basename(target)}.ts`)) targets.push(target);
       else targets.push(path.join(target, 'index'));
@@ -87,6 +89,21 @@ describe('the import graph of src/ (issue #11)', () => {
       violations((from, to) => ((to === 'supervisor/supervisor' || to === 'supervisor/local-api') && folder(from) !== 'supervisor' && from !== 'cli/run' ? 'composition root only' : null)),
       [],
     );
+  });
+
+  it('the web interface (control/web/) is reached only from json-api.ts and sees the supervisor only as SupervisorApi', () => {
+    // What it may use of control/: reading bodies and HTTP errors, Supervisor's description.
+    const allowed = new Set(['supervisor/api', 'control/http-util', 'control/xmlrpc/calls']);
+    assert.deepEqual(
+      violations((from, to) => {
+        const web = (f: string) => f.startsWith('control/web/');
+        if (web(from) && !web(to) && !LEAVES.has(to) && !allowed.has(to)) return 'the web page uses SupervisorApi and a few control helpers only';
+        if (!web(from) && web(to) && !(from === 'control/json-api' && to === 'control/web/routes')) return 'the web page is served through json-api.ts';
+        return null;
+      }),
+      [],
+    );
+    assert.ok(graph.get('control/json-api')!.includes('control/web/routes'));
   });
 
   it('the stage runner drives processes and nothing else; the hook runner knows nothing of the supervisor (issue #15)', () => {
