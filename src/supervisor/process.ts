@@ -529,6 +529,7 @@ export const CAUSE_TEXT: Record<StopCause, string> = {
   shutdown: 'shutdown',
   liveness: 'failed liveness check',
   memory_limit: 'exceeding memory_limit',
+  schedule: 'the next scheduled run (overlap: replace)',
 };
 
 function killText(cause: KillCause, limit?: string): string {
