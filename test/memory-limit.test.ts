@@ -72,6 +72,7 @@ programs:
     memory_limt: 1GB
   zero: {command: ["sleep", "1"], memory_limit: 0}
   migrate: {command: ["true"], stage: init, memory_limit: 1GB}
+  nightly: {command: ["true"], schedule: "@daily", memory_limit: 1GB}
 `);
     const r = spawnSync(process.execPath, [BUNDLE, 'check', '-c', file], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(r.status, 2);
@@ -79,6 +80,7 @@ programs:
     assert.match(r.stderr, /:7:5: programs\.api\.memory_limt: unknown key "memory_limt", did you mean "memory_limit"\?$/m);
     assert.match(r.stderr, /:8:49: programs\.zero\.memory_limit: must be more than 0/m);
     assert.match(r.stderr, /:9:59: programs\.migrate\.memory_limit: has no meaning for an init program: a memory_limit restarts its program, and this one is never restarted$/m);
+    assert.match(r.stderr, /:10:66: programs\.nightly\.memory_limit: a memory_limit restarts its program, and a scheduled program is never restarted$/m);
   });
 });
 

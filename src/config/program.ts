@@ -198,6 +198,7 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
   const stage = get('stage', (n, p) => readStage(r, n, p), 'main' as Stage);
   checkStageKeys(r, base, stage, values, listener);
   const oneShot = stage !== 'main';
+  if (schedule && values.has('memory_limit')) r.fail(values.get('memory_limit'), `${base}.memory_limit`, 'a memory_limit restarts its program, and a scheduled program is never restarted');
   if (schedule && oneShot) r.fail(values.get('schedule'), `${base}.schedule`, `a scheduled program is in stage main (an ${stage} program runs once, when its stage comes)`);
 
   const program: ProgramConfig = {
