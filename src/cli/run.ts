@@ -19,6 +19,7 @@ import { LocalSupervisorApi } from '../supervisor/local-api';
 import { Supervisor } from '../supervisor/supervisor';
 import type { StreamName } from '../types';
 import { checkCommand, launch, launchCheck } from './launch';
+import { ProgramSockets } from './sockets';
 
 /** Load the config or print every problem (SPEC §2) and return null. */
 export function loadOrReport(file: string | undefined): Config | null {
@@ -63,9 +64,10 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
     observeOutput: (name, observer) => output.observe(name, observer),
   });
   health.follow(bus);
+  const sockets = new ProgramSockets(log, (text) => log(text, 'stderr'));
   const supervisor = new Supervisor(config, {
     bus,
-    launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl, events }),
+    launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl, events, sockets }),
     log,
     healthOf: (spec) => health.state(spec),
     settleOutput: () => output.settle(2000),
@@ -80,6 +82,8 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
     checkCommand,
     sampleUsage,
   });
+  // A reload keeps an unchanged socket open; a removed program's, or a changed one's, is closed.
+  bus.on('config.reloaded', () => sockets.prune(supervisor.programs));
   output.setNames(supervisor.processes.map((p) => p.name));
   bus.on('processes.changed', ({ processes }) => output.setNames(processes.map((p) => p.name)));
 
@@ -123,6 +127,7 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
   health.close();
   events.close();
   await Promise.all([control.close(), http.close()]);
+  sockets.closeAll();
   log(`exiting with code ${code}`);
   removeSignals();
   process.off('SIGUSR2', reopenLogs);

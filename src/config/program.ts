@@ -6,6 +6,7 @@ import { MAX_ENV_FILE_BYTES, readConfigText } from './read-file';
 import { readDependsOn, readHealthcheck } from './health';
 import { shellSplit } from './shellwords';
 import type { ProgramConfig, ProgramLogFile, Settings } from './types';
+import { readPidfile, readSocket, SOCKET_KEYS } from './socket';
 import { resolveUser } from './users';
 import { closest, describe, type ValueReader } from './values';
 import { EVENT_TYPE_NAMES } from '../types';
@@ -18,6 +19,7 @@ export const PROGRAM_KEYS = [
   'stdout_logfile', 'stdout_logfile_maxbytes', 'stdout_logfile_backups',
   'stderr_logfile', 'stderr_logfile_maxbytes', 'stderr_logfile_backups',
   'stdout_events_enabled', 'stderr_events_enabled', 'stdout_capture_maxbytes', 'stderr_capture_maxbytes',
+  ...SOCKET_KEYS,
 ] as const;
 
 /** Keys of an `eventlisteners:` entry besides the program keys. */
@@ -35,7 +37,8 @@ const NAME_RE = /^[^\s:/]+$/;
  */
 export function readProgram(r: ValueReader, name: string, keyNode: Node, node: Node, settings: Settings, etcDir = '/etc', listener = false): ProgramConfig | null {
   const base = `${listener ? 'eventlisteners' : 'programs'}.${name}`;
-  const known: readonly string[] = listener ? [...PROGRAM_KEYS, ...LISTENER_KEYS] : PROGRAM_KEYS;
+  // An event listener's stdin and stdout are its protocol channel: no socket, no daemon.
+  const known: readonly string[] = listener ? [...PROGRAM_KEYS.filter((k) => !(SOCKET_KEYS as readonly string[]).includes(k)), ...LISTENER_KEYS] : PROGRAM_KEYS;
   const before = r.problems.length;
   if (!NAME_RE.test(name)) r.fail(keyNode, base, 'a program name may not contain spaces, ":" or "/"');
   if (!isMap(node)) {
@@ -174,12 +177,13 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     return { path: target === 'AUTO' ? target : path.resolve(r.source.dir, target), maxBytes, backups };
   };
 
+  const directory = get('directory', (n, p) => r.text(n, p), undefined as string | undefined);
   const program: ProgramConfig = {
     name,
     argv,
     commandText,
     shell,
-    directory: get('directory', (n, p) => r.text(n, p), undefined as string | undefined),
+    directory,
     environment,
     user,
     umask,
@@ -213,6 +217,8 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     group: name,
     dependsOn: get('depends_on', (n, p) => readDependsOn(r, n, p), []),
     healthcheck: get('healthcheck', (n, p) => readHealthcheck(r, n, p), undefined),
+    socket: listener ? undefined : readSocket(r, base, values, etcDir),
+    pidfile: listener ? undefined : readPidfile(r, base, values, directory, numprocs),
     source: { file: r.source.file, ...r.source.pos(keyNode) },
   };
   if (listener && program.redirectStderr) r.fail(values.get('redirect_stderr'), `${base}.redirect_stderr`, 'is not allowed for an event listener: its stdout is the protocol channel');

@@ -244,9 +244,11 @@ export class SupervisedProcess {
     try {
       child = this.deps.spawn(this.spec);
     } catch (err) {
-      const e = err as Partial<SpawnFailure>;
+      const e = err as Partial<SpawnFailure> & { fatal?: boolean };
       this.spawnError = { code: e.code ?? 'EUNKNOWN', message: e.message ?? String(err) };
       this.description = this.spawnError.message;
+      // Retries cannot fix it (a socket that cannot be made): FATAL at once, with the reason.
+      if (e.fatal) this.startFailures = this.spec.program.startretries;
       if (RESOURCE_ERRORS.has(this.spawnError.code)) {
         // Ringmaster itself is out of fds or processes: not the program's failure (issue #12, 5:
         // idle connections made a restarting program go FATAL for good). Retried after the
