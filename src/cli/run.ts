@@ -18,6 +18,7 @@ import { installSignalHandlers, replayEarlySignals } from '../pid1/signals';
 import { LocalSupervisorApi } from '../supervisor/local-api';
 import { Supervisor } from '../supervisor/supervisor';
 import type { StreamName } from '../types';
+import { findDaemon } from './daemon';
 import { checkCommand, launch, launchCheck } from './launch';
 import { ProgramSockets } from './sockets';
 
@@ -68,6 +69,7 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
   const supervisor = new Supervisor(config, {
     bus,
     launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl, events, sockets }),
+    findDaemon,
     log,
     healthOf: (spec) => health.state(spec),
     settleOutput: () => output.settle(2000),

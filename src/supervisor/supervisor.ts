@@ -4,7 +4,7 @@ import type { HealthState, KillCause, StopCause } from '../types';
 import { diffGroups, diffPrograms, programsByGroup, type ConfigDiff } from './config-diff';
 import { DependencyGate, stopLevels } from './dependencies';
 import { ExitPolicyJudge } from './exit-policy';
-import { SupervisedProcess, type ProcessSpec, type StartedChild } from './process';
+import { SupervisedProcess, type ProcessDeps, type ProcessSpec, type StartedChild } from './process';
 import { processSpecs } from './process-names';
 import { snapshotOf, summaryLine } from './snapshot';
 import type { ProcessState } from './states';
@@ -12,6 +12,8 @@ import type { ProcessState } from './states';
 export interface SupervisorDeps {
   /** Starts the child of a process, wiring its output; throws a SpawnFailure-shaped error. */
   launch(spec: ProcessSpec): StartedChild;
+  /** Finds the daemon of a `pidfile:` program (cli/daemon.ts). */
+  findDaemon?: ProcessDeps['findDaemon'];
   log(text: string): void;
   /** Where the supervisor publishes what happens, and hears health checks and reaped orphans. */
   bus: Bus;
@@ -180,6 +182,7 @@ export class Supervisor {
       (spec) =>
         new SupervisedProcess(spec, {
           spawn: (s) => this.deps.launch(s),
+          findDaemon: this.deps.findDaemon,
           log: this.deps.log,
           onTransition: (process, from, to) => this.onTransition(process, from, to),
           onEnded: (p, code, expected) => this.onEnded(p, code, expected),
