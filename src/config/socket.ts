@@ -23,8 +23,10 @@ export function readSocket(r: ValueReader, base: string, values: Map<string, Nod
   const p = `${base}.socket`;
   const url = r.text(node, p, 'a socket URL like tcp://127.0.0.1:8000 or unix:///run/app.sock');
   if (url === undefined) return undefined;
-  const address = parseSocketUrl(url);
-  if (typeof address === 'string') return r.fail(node, p, address);
+  const parsed = parseSocketUrl(url);
+  // Bad or not, the other keys are checked too: every problem at once.
+  if (typeof parsed === 'string') r.fail(node, p, parsed);
+  const address = typeof parsed === 'string' ? undefined : parsed;
 
   const modeNode = values.get('socket_mode');
   let mode = DEFAULT_SOCKET_MODE;
@@ -49,7 +51,7 @@ export function readSocket(r: ValueReader, base: string, values: Map<string, Nod
     }
   }
   for (const key of ['socket_mode', 'socket_owner'] as const) {
-    if (values.has(key) && address.kind === 'tcp') r.fail(values.get(key), `${base}.${key}`, 'applies to a unix:// socket only');
+    if (values.has(key) && address?.kind === 'tcp') r.fail(values.get(key), `${base}.${key}`, 'applies to a unix:// socket only');
   }
   const backlogNode = values.get('socket_backlog');
   const backlog = backlogNode ? r.int(backlogNode, `${base}.socket_backlog`, 1, 65535) : undefined;
@@ -60,7 +62,7 @@ export function readSocket(r: ValueReader, base: string, values: Map<string, Nod
     if (n !== undefined && n !== 0 && n !== 3) r.fail(fdNode, `${base}.socket_fd`, `expected 0 or 3, got ${n}`);
     else if (n !== undefined) fd = n as 0 | 3;
   }
-  return { url, ...address, mode, owner, backlog, fd };
+  return address && { url, ...address, mode, owner, backlog, fd };
 }
 
 type Address = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
