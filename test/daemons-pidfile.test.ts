@@ -37,7 +37,7 @@ programs:
 `);
       const rm = new Ringmaster({ pid1, args: ['-c', file] });
       try {
-        const ready = await rm.waitFor(/daemon ready (\d+)/);
+        const ready = await rm.waitFor(/daemon ready (\d+)/, 30_000);
         const running = await rm.waitFor(/d entered RUNNING \(pid (\d+)\)/);
         assert.equal(running[1], ready[1], 'RUNNING with the daemon\'s pid, not the command\'s');
         assert.match(rm.stdout, /d: command exited \(exit status 0\), reading pidfile/);

@@ -16,25 +16,32 @@ import { BUNDLE, NO_UNSHARE, Ringmaster, canUnshare, tempDir } from './support/r
  * with its pid. On TERM it finishes the connection in hand and exits (a graceful server).
  */
 const SERVER = `
-import os, signal, socket, sys
+import os, select, signal, socket, sys
 fd = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-busy = False
 stopping = False
 def on_term(*_):
     global stopping
-    if not busy: os._exit(0)
     stopping = True
 signal.signal(signal.SIGTERM, on_term)
 s = socket.socket(fileno=fd)
+s.setblocking(False)  # processes share it: another may take the connection select saw
 print('pid=%d LISTEN_PID=%s LISTEN_FDS=%s LISTEN_FDNAMES=%s tag=%s' % (os.getpid(), os.environ.get('LISTEN_PID'), os.environ.get('LISTEN_FDS'), os.environ.get('LISTEN_FDNAMES'), os.environ.get('TAG')), flush=True)
-while True:
-    c, _ = s.accept()
-    busy = True
+# A connection is accepted only while not stopping; what waits in the backlog is the next process's.
+while not stopping:
+    if not select.select([s], [], [], 0.1)[0]:
+        continue
+    try:
+        c, _ = s.accept()
+    except BlockingIOError:
+        continue
+    c.setblocking(True)
     c.sendall(b'%d\\n' % os.getpid())
     c.close()
-    busy = False
-    if stopping: os._exit(0)
+os._exit(0)
 `;
+
+/** How long a wait for a program's line may take: the machine is shared and python starts slowly. */
+const BOUND = 30_000;
 
 function setup(): { dir: string; server: string; socket: string } {
   const dir = tempDir('rm-sock-');
@@ -129,7 +136,7 @@ programs:
 `);
     const rm = new Ringmaster({ args: ['-c', file] });
     try {
-      await rm.waitFor(/web_00 +\| pid=\d+[\s\S]*web_01 +\| pid=\d+|web_01 +\| pid=\d+[\s\S]*web_00 +\| pid=\d+/);
+      await rm.waitFor(/web_00 +\| pid=\d+[\s\S]*web_01 +\| pid=\d+|web_01 +\| pid=\d+[\s\S]*web_00 +\| pid=\d+/, BOUND);
       const lines = [...rm.stdout.matchAll(/pid=(\d+) LISTEN_PID=(\S+) LISTEN_FDS=(\S+) LISTEN_FDNAMES=(\S+)/g)];
       assert.equal(lines.length, 2);
       for (const [, pid, listenPid, fds, names] of lines) {
@@ -158,7 +165,7 @@ programs:
     writeFileSync(file, `settings: {socket: ${socket}}\nprograms:\n${programs}  plain: {command: python3 ${server}, socket: "unix://${plain}", startsecs: 0}\n`);
     const rm = new Ringmaster({ args: ['-c', file] });
     try {
-      await rm.waitFor(/owned +\| pid=[\s\S]*plain +\| pid=|plain +\| pid=[\s\S]*owned +\| pid=/);
+      await rm.waitFor(/owned +\| pid=[\s\S]*plain +\| pid=|plain +\| pid=[\s\S]*owned +\| pid=/, BOUND);
       const nobody = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim());
       const o = statSync(owned);
       assert.ok(o.isSocket());
@@ -173,7 +180,7 @@ programs:
       writeFileSync(file, `settings: {socket: ${socket}}\nprograms:\n${programs}`);
       const r = await ctl(socket, 'reload');
       assert.equal(r.code, 0, r.out);
-      await rm.waitFor(/plain: closed socket unix:\/\//);
+      await rm.waitFor(/plain: closed socket unix:\/\//, BOUND);
       assert.throws(() => statSync(plain), /ENOENT/);
       await assert.rejects(ask({ path: plain }), /ENOENT|ECONNREFUSED/);
     } finally {
@@ -193,7 +200,7 @@ programs:
     writeFileSync(file, conf('one'));
     const rm = new Ringmaster({ args: ['-c', file] });
     try {
-      await rm.waitFor(/web +\| pid=\d+ .*tag=one/);
+      await rm.waitFor(/web +\| pid=\d+ .*tag=one/, BOUND);
       const first = (await runningPids(socket)).web;
       const inode = fdTarget(first, 3);
       const loop = clientLoop({ port });
@@ -205,7 +212,7 @@ programs:
       writeFileSync(file, conf('two'));
       const r = await ctl(socket, 'reload');
       assert.equal(r.code, 0, r.out);
-      await rm.waitFor(/web +\| pid=\d+ .*tag=two/);
+      await rm.waitFor(/web +\| pid=\d+ .*tag=two/, BOUND);
       const last = (await runningPids(socket)).web;
       // The new process has answered at least once: nothing waits unanswered.
       const until = Date.now() + 15_000;
@@ -236,12 +243,12 @@ programs:
 `);
     const rm = new Ringmaster({ args: ['-c', file] });
     try {
-      await rm.waitFor(/gave up: web entered FATAL/);
+      await rm.waitFor(/gave up: web entered FATAL/, BOUND);
       await rm.waitFor(new RegExp(`web: couldn't create socket tcp://127.0.0.1:${port}: bind: EADDRINUSE`), 10_000, 'stderr');
       assert.doesNotMatch(rm.stdout, /spawned: web/);
       const status = await ctl(socket, 'status', 'web');
       assert.match(status.out, /^web\s+FATAL\s+couldn't create socket .*EADDRINUSE/m);
-      await rm.waitFor(/other entered RUNNING/);
+      await rm.waitFor(/other entered RUNNING/, BOUND);
     } finally {
       rm.kill();
       await rm.wait();
@@ -296,7 +303,7 @@ startsecs=0
     assert.match(converted.stdout, /\n    # \[fcgi-program:x\]: the socket is each process's stdin \(fd 0\), as in Supervisor\n    socket_fd: 0\n/);
     const rm = new Ringmaster({ args: ['-c', conf] });
     try {
-      await rm.waitFor(/fc_0 +\| pid=[\s\S]*fc_1 +\| pid=|fc_1 +\| pid=[\s\S]*fc_0 +\| pid=/);
+      await rm.waitFor(/fc_0 +\| pid=[\s\S]*fc_1 +\| pid=|fc_1 +\| pid=[\s\S]*fc_0 +\| pid=/, BOUND);
       const pids = [...rm.stdout.matchAll(/pid=(\d+) LISTEN_PID=None/g)].map((m) => Number(m[1]));
       assert.equal(pids.length, 2, 'no LISTEN_* variables for an fcgi program');
       assert.match(fdTarget(pids[0], 0), /^socket:/);
@@ -315,7 +322,7 @@ startsecs=0
     writeFileSync(file, `settings: {socket: ${path.join(dir, 'rm.sock')}}\nprograms:\n  web: {command: python3 ${server}, socket: "tcp://127.0.0.1:${port}", startsecs: 0}\n`);
     const rm = new Ringmaster({ pid1: true, args: ['-c', file] });
     try {
-      const m = await rm.waitFor(/web +\| pid=(\d+) LISTEN_PID=(\d+)/);
+      const m = await rm.waitFor(/web +\| pid=(\d+) LISTEN_PID=(\d+)/, BOUND);
       assert.equal(m[2], m[1]);
       assert.equal(await ask({ port }), Number(m[1]));
     } finally {
