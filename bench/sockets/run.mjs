@@ -7,7 +7,7 @@
 // restart beside the latency of the others.
 // Usage: node bench/sockets/run.mjs [--seconds 10] [--clients 4] [--restarts 5] [--max-requests 200000] [--json]
 // Needs `npm run build:bundle` first.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -68,6 +68,21 @@ function get(port) {
   });
 }
 
+/** `ringmaster ctl` without blocking the clients' event loop. */
+function ctl(socket, ...args) {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [BUNDLE, 'ctl', '-s', socket, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (out += d));
+    const t = setTimeout(() => c.kill('SIGKILL'), 30_000);
+    c.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, out });
+    });
+  });
+}
+
 const pct = (sorted, p) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]);
 
 async function runSide(withSocket) {
@@ -103,8 +118,8 @@ ${withSocket ? `    socket: tcp://127.0.0.1:${port}\n` : ''}`);
       for (let i = 0; i < RESTARTS && running; i++) {
         await new Promise((r) => setTimeout(r, gap * 0.8));
         const start = performance.now();
-        const r = spawnSync(process.execPath, [BUNDLE, 'ctl', '-s', ctlSocket, 'restart', 'web'], { encoding: 'utf8', timeout: 30_000 });
-        if (r.status !== 0) log(`ctl restart: ${r.stdout}${r.stderr}`);
+        const r = await ctl(ctlSocket, 'restart', 'web');
+        if (r.code !== 0) log(`ctl restart: ${r.out}`);
         // The restart window lasts until the new process answers.
         while ((await get(port)).ok === false && performance.now() < start + 10_000) {}
         windows.push([start, performance.now()]);
@@ -148,8 +163,8 @@ if (JSON_OUT) console.log(JSON.stringify(rows, null, 2));
 else {
   const f = (n) => (Number.isNaN(n) ? '-' : n.toFixed(1));
   console.log(`${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}; ${SECONDS}s per side, ${CLIENTS} clients, ${RESTARTS} restarts`);
-  console.log('side                            requests  failed  p50/p99 ms (no restart)  p50/p99/max ms (overlapping a restart)');
+  console.log('side                            restarts requests  failed  p50/p99 ms (no restart)  p50/p99/max ms (overlapping a restart)');
   for (const r of rows) {
-    console.log(`${r.side.padEnd(32)}${String(r.requests).padStart(8)}${String(r.failed).padStart(8)}  ${`${f(r.p50Outside)} / ${f(r.p99Outside)}`.padEnd(25)}${f(r.p50During)} / ${f(r.p99During)} / ${f(r.maxDuring)}${r.failed ? `   errors: ${JSON.stringify(r.errors)}` : ''}`);
+    console.log(`${r.side.padEnd(32)}${String(r.restarts).padStart(8)}${String(r.requests).padStart(9)}${String(r.failed).padStart(8)}  ${`${f(r.p50Outside)} / ${f(r.p99Outside)}`.padEnd(25)}${f(r.p50During)} / ${f(r.p99During)} / ${f(r.maxDuring)}${r.failed ? `   errors: ${JSON.stringify(r.errors)}` : ''}`);
   }
 }
