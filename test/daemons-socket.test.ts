@@ -256,7 +256,7 @@ programs:
     }
   });
 
-  it('refuses bad socket keys with FILE:LINE:COL and exit 2', () => {
+  it('refuses bad socket and pidfile keys with FILE:LINE:COL and exit 2', () => {
     const { dir } = setup();
     const file = path.join(dir, 'ringmaster.yaml');
     writeFileSync(file, `programs:
@@ -265,6 +265,9 @@ programs:
   c: {command: sleep 1, socket: "unix://relative.sock", socket_owner: nosuchuser}
   d: {command: sleep 1, socket_backlog: 5}
   e: {command: sleep 1, sockett: "tcp://127.0.0.1:80"}
+  f: {command: sleep 1, pidfile: f.pid, numprocs: 2}
+eventlisteners:
+  l: {command: cat, events: [TICK_5], socket: "tcp://127.0.0.1:80"}
 `);
     const r = spawnSync(process.execPath, [BUNDLE, 'check', '-c', file], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(r.status, 2);
@@ -276,6 +279,8 @@ programs:
     assert.match(r.stderr, new RegExp(`${f}:4:\\d+: programs\\.c\\.socket_owner: no such user "nosuchuser"`));
     assert.match(r.stderr, new RegExp(`${f}:5:\\d+: programs\\.d\\.socket_backlog: needs a "socket:" on the same program`));
     assert.match(r.stderr, new RegExp(`${f}:6:\\d+: programs\\.e\\.sockett: unknown key "sockett", did you mean "socket"\\?`));
+    assert.match(r.stderr, new RegExp(`${f}:7:\\d+: programs\\.f\\.pidfile: cannot be used with numprocs above 1`));
+    assert.match(r.stderr, new RegExp(`${f}:9:\\d+: eventlisteners\\.l\\.socket: unknown key "socket"`));
   });
 
   it('runs a supervisord.conf [fcgi-program:x]: numprocs processes share the socket on fd 0', async () => {
