@@ -105,6 +105,30 @@ programs:
   });
 });
 
+describe('pidfile: a stop while the pid file is awaited', () => {
+  it('waits for the daemon to appear and stops it (no daemon is left unsupervised)', async () => {
+    const { dir, socket, file } = setup();
+    const pidfile = path.join(dir, 'late.pid');
+    const late = path.join(dir, 'late.sh');
+    // Exits at once; its daemon writes the pid file 3 s later.
+    writeFileSync(late, `#!/bin/sh\n( sleep 3; exec setsid sh -c 'trap "echo late daemon got TERM; exit 0" TERM; echo $$ > "$0"; while :; do sleep 0.2; done' "${pidfile}" ) &\nexit 0\n`, { mode: 0o755 });
+    writeFileSync(file, `settings: {socket: ${socket}}\nprograms:\n  late: {command: ${late}, pidfile: ${pidfile}, startsecs: 10}\n`);
+    const rm = new Ringmaster({ args: ['-c', file] });
+    try {
+      await rm.waitFor(/late: command exited \(exit status 0\), reading pidfile/, 30_000);
+      const stop = await ctl(socket, 'stop', 'late');
+      assert.equal(stop.code, 0, stop.out);
+      assert.match(rm.stdout, /late: daemon pid \d+ from/);
+      assert.match(rm.stdout, /late daemon got TERM/);
+      assert.match(rm.stdout, /stopped: late \(exit status 0; by request\)/);
+      assert.match((await ctl(socket, 'status', 'late')).out, /^late\s+STOPPED/m);
+    } finally {
+      rm.kill();
+      await rm.wait();
+    }
+  });
+});
+
 describe('pidfile: a real Debian daemonizer', () => {
   it('start-stop-daemon --background: the daemon (not a group leader) is RUNNING, signalled alone, stopped', async () => {
     const { dir, socket, file } = setup();

@@ -433,7 +433,8 @@ export class SupervisedProcess {
 
   /** The stop is over once the leader is reaped and no member of its group is left. */
   private finishStopIfGroupGone(): void {
-    if (this.pid !== 0) return;
+    // While a pid file is read the daemon may be about to be found: its stop waits for it.
+    if (this.pid !== 0 || this.adopting) return;
     if (this.pgid !== 0 && this.spec.program.killasgroup && groupAlive(this.pgid)) {
       if (!this.stopping) {
         // Lingering members of an exited leader's group: stop them the same way.
