@@ -221,6 +221,9 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     pidfile: listener ? undefined : readPidfile(r, base, values, directory, numprocs),
     source: { file: r.source.file, ...r.source.pos(keyNode) },
   };
+  if (program.pidfile && program.socket?.fd === 3) {
+    r.fail(values.get('pidfile'), `${base}.pidfile`, 'cannot be used with a socket on fd 3: LISTEN_PID would name the command, not its daemon (socket_fd: 0 works)');
+  }
   if (listener && program.redirectStderr) r.fail(values.get('redirect_stderr'), `${base}.redirect_stderr`, 'is not allowed for an event listener: its stdout is the protocol channel');
   return r.problems.length === before ? program : null;
 }
