@@ -9,7 +9,7 @@ import { trackChild, untrackChild } from '../pid1/reaper';
 
 export interface FoundDaemon {
   pid: number;
-  /** Its process group (the pid itself when it leads one, as after setsid). */
+  /** Its process group (the pid itself when it leads one, as after setsid); 0 if it is ringmaster's. */
   pgid: number;
   exited: Promise<ExitStatus>;
   /** Stop listening for its exit (the start was given up on). */
@@ -69,5 +69,8 @@ function adopt(pid: number): FoundDaemon {
   // Synchronously after the check that it is our child: the Reaper cannot have taken its status
   // in between (it reaps on a later turn of the loop), so an exit even now comes to `exited`.
   trackChild(pid, done);
-  return { pid, pgid: procInfo(pid)?.pgrp ?? pid, exited, release: () => untrackChild(pid) };
+  const pgrp = procInfo(pid)?.pgrp ?? pid;
+  // Never ringmaster's own group as the daemon's (a group signal would reach ringmaster): 0, none.
+  const pgid = pgrp === procInfo(process.pid)?.pgrp ? 0 : pgrp;
+  return { pid, pgid, exited, release: () => untrackChild(pid) };
 }
