@@ -19,6 +19,20 @@ setsid sh -c 'trap "echo daemon got TERM; exit 0" TERM; trap "exit 3" USR1; echo
 exit 0
 `;
 
+/**
+ * SIGKILL the daemons a run left (by the pids its output named): a daemon is ringmaster's
+ * adopted grandchild, and outlives a ringmaster the test SIGKILLs when it is not PID 1.
+ */
+function killDaemons(rm: Ringmaster, re: RegExp): void {
+  for (const m of rm.stdout.matchAll(re)) {
+    try {
+      process.kill(Number(m[1]), 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
 function setup() {
   const dir = tempDir('rm-pidfile-');
   const daemon = path.join(dir, 'daemon.sh');
@@ -64,6 +78,7 @@ programs:
         assert.match(rm.stdout, /stopped: d \(exit status 0; by request\)/);
       } finally {
         rm.kill();
+        if (!pid1) killDaemons(rm, /daemon ready (\d+)/g);
         await rm.wait();
       }
     });
@@ -124,6 +139,7 @@ describe('pidfile: a stop while the pid file is awaited', () => {
       assert.match((await ctl(socket, 'status', 'late')).out, /^late\s+STOPPED/m);
     } finally {
       rm.kill();
+      killDaemons(rm, /late: daemon pid (\d+)/g);
       await rm.wait();
     }
   });
@@ -146,6 +162,7 @@ programs:
       assert.match(rm.stdout, /stopped: ssd \(terminated by SIGTERM; by request\)/);
     } finally {
       rm.kill();
+      killDaemons(rm, /ssd: daemon pid (\d+)/g);
       await rm.wait();
     }
   });

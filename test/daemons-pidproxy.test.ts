@@ -48,12 +48,20 @@ function fixtures() {
 const ours = (pidfile: string, ...cmd: string[]) => new Ringmaster({ args: ['pidproxy', pidfile, ...cmd] });
 const theirs = (pidfile: string, ...cmd: string[]) => new Ringmaster({ command: [SUPERVISOR_PIDPROXY], args: [pidfile, ...cmd] });
 
+/** SIGKILL by pid; one that ended since it was listed is no error. */
+function kill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+}
+
 /** Kill a proxy and what it started, by pid. */
 function killTree(p: Ringmaster): void {
-  const pid = p.proc.pid!;
-  for (const child of childrenOf(pid)) {
-    for (const grandchild of childrenOf(child)) process.kill(grandchild, 'SIGKILL');
-    process.kill(child, 'SIGKILL');
+  for (const child of childrenOf(p.proc.pid!)) {
+    childrenOf(child).forEach(kill);
+    kill(child);
   }
   p.kill();
 }

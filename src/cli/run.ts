@@ -84,8 +84,12 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
     checkCommand,
     sampleUsage,
   });
-  // A reload keeps an unchanged socket open; a removed program's, or a changed one's, is closed.
-  bus.on('config.reloaded', () => sockets.prune(supervisor.programs));
+  // A socket stays open while its program has processes or is in the config last read (a reload
+  // or `update` that keeps it, between stopping the old processes and starting the new); a
+  // removed program's is closed.
+  const pruneSockets = () => sockets.prune([...supervisor.latestPrograms, ...supervisor.programs]);
+  bus.on('processes.changed', pruneSockets);
+  bus.on('config.reloaded', pruneSockets);
   output.setNames(supervisor.processes.map((p) => p.name));
   bus.on('processes.changed', ({ processes }) => output.setNames(processes.map((p) => p.name)));
 

@@ -53,9 +53,9 @@ export class ProgramSockets {
     return fd;
   }
 
-  /** Close the sockets of programs that are gone or no longer have one (after a reload). */
+  /** Close the sockets of programs not in `programs`, or with other socket keys there (a later entry wins). */
   prune(programs: readonly ProgramConfig[]): void {
-    const keep = new Map(programs.filter((p) => p.socket).map((p) => [p.name, keyOf(p.socket!)]));
+    const keep = new Map(programs.map((p) => [p.name, p.socket && keyOf(p.socket)]));
     for (const [name, o] of this.open) if (keep.get(name) !== o.key) this.closeOne(name);
   }
 
