@@ -71,4 +71,9 @@ export interface NativeAddon {
   setSubreaper(): boolean;
   /** socket, bind, (chmod, chown,) listen: the fd, O_CLOEXEC. Throws a NativeSpawnError-shaped error. */
   listen(options: NativeListenOptions): number;
+  /**
+   * malloc_trim(0), then MADV_DONTNEED on the executable's read-only mappings that hold no
+   * copy-on-write page; returns the bytes advised away, or -1 if /proc/self/smaps is unreadable.
+   */
+  trimMemory(): number;
 }

@@ -79,4 +79,5 @@ export const native: NativeAddon = {
   peek: () => loaded().peek(),
   setSubreaper: () => loaded().setSubreaper(),
   listen: (options) => loaded().listen(options),
+  trimMemory: () => loaded().trimMemory(),
 };
