@@ -191,6 +191,8 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
   checkStageKeys(r, base, stage, values, listener);
   const oneShot = stage !== 'main';
 
+  const socket = listener ? undefined : readSocket(r, base, values, etcDir);
+  const pidfile = listener ? undefined : readPidfile(r, base, values, directory, numprocs);
   const program: ProgramConfig = {
     name,
     argv,
@@ -231,8 +233,9 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     group: name,
     dependsOn: get('depends_on', (n, p) => readDependsOn(r, n, p), []),
     healthcheck: get('healthcheck', (n, p) => readHealthcheck(r, n, p), undefined),
-    socket: listener ? undefined : readSocket(r, base, values, etcDir),
-    pidfile: listener ? undefined : readPidfile(r, base, values, directory, numprocs),
+    // Only when given: a program without them has no such keys (as before they existed).
+    ...(socket && { socket }),
+    ...(pidfile && { pidfile }),
     stage,
     hooks: get('hooks', (n, p) => readHooks(r, n, p, readCommand), {}),
     hookTimeoutMs: get('hook_timeout', (n, p) => readHookTimeout(r, n, p), HOOK_TIMEOUT_DEFAULT_MS),
