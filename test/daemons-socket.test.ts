@@ -9,6 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ctl } from './support/ctl';
+import { value } from './support/xmlrpc';
 import { BUNDLE, NO_UNSHARE, Ringmaster, canUnshare, tempDir } from './support/ringmaster';
 
 /**
@@ -156,7 +157,7 @@ programs:
     }
   });
 
-  it('makes a unix socket with socket_mode and socket_owner (default mode 0700), removed with the program', async () => {
+  it('makes a unix socket with socket_mode and socket_owner (default mode 0700), removed with the program (reload, or reread + removeProcessGroup)', async () => {
     const { dir, server, socket } = setup();
     const owned = path.join(dir, 'owned.sock');
     const plain = path.join(dir, 'plain.sock');
@@ -183,6 +184,15 @@ programs:
       await rm.waitFor(/plain: closed socket unix:\/\//, BOUND);
       assert.throws(() => statSync(plain), /ENOENT/);
       await assert.rejects(ask({ path: plain }), /ENOENT|ECONNREFUSED/);
+
+      // Supervisor's way (supervisorctl update): reread, stop the group, remove it: closed too.
+      writeFileSync(file, `settings: {socket: ${socket}}\nprograms: {}\n`);
+      value(socket, 'supervisor.reloadConfig');
+      value(socket, 'supervisor.stopProcessGroup', 'owned');
+      assert.equal(statSync(owned).isSocket(), true, 'kept while the stopped group is still there');
+      value(socket, 'supervisor.removeProcessGroup', 'owned');
+      await rm.waitFor(/owned: closed socket unix:\/\//, BOUND);
+      assert.throws(() => statSync(owned), /ENOENT/);
     } finally {
       rm.kill();
       await rm.wait();
