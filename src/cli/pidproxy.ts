@@ -92,7 +92,7 @@ export function pidproxy(args: string[], releaseEarlySignals: () => NodeJS.Signa
         if (info.ppid !== process.pid) timer = setTimeout(afterCmd, FOREIGN_CHECK_MS);
         return;
       }
-      if (info?.state === 'Z') return; // ours and ended: the reaper is about to report it
+      if (info?.state === 'Z' && info.ppid === process.pid) return; // ours and ended: the reaper is about to report it
       // Something CMD started may still be about to write PIDFILE.
       if ((childPids({ zombies: false }) ?? []).length > 0) timer = setTimeout(afterCmd, REREAD_MS);
       else finish(shellCode(cmdStatus!));
