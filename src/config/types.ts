@@ -50,6 +50,8 @@ export interface Settings {
   httpUsername?: string;
   /** Plain, or Supervisor's `{SHA}` + 40 hex digits of the password's SHA-1. */
   httpPassword?: string;
+  /** Reload the config when one of its files changes (SPEC §11). */
+  watchConfig: boolean;
   /** After a TERM: /readyz fails at once, the programs keep running this long, then the ordered stop. */
   shutdownDelayMs: number;
   logLevel: LogLevel;
@@ -114,6 +116,10 @@ export interface ProgramConfig {
   /** Programs that must reach a condition before this one is started (SPEC §2 depends_on). */
   dependsOn: Dependency[];
   healthcheck?: HealthCheckConfig;
+  /** `schedule:`: a job run at its times, never autostarted otherwise nor restarted (SPEC §11). */
+  schedule?: ScheduleConfig;
+  /** `watch:`: paths whose change restarts or signals the program (SPEC §11). */
+  watch?: WatchConfig;
   stage: Stage;
   hooks: ProgramHooks;
   /** Each hook's bound; then its process group is killed. */
@@ -138,6 +144,31 @@ export type ProgramSocket = ({ kind: 'tcp'; host: string; port: number } | { kin
   /** Where each process gets it: 3 (LISTEN_FDS, systemd's way) or 0 (Supervisor's fcgi-program). */
   fd: 0 | 3;
 };
+
+/** When a scheduled job runs (src/cron.ts computes the times). */
+export interface ScheduleSpec {
+  kind: 'cron' | 'every' | 'reboot';
+  /** As written, e.g. `0 3 * * *`, `@daily`, `@every 90s`. */
+  text: string;
+  /** IANA zone the cron fields are read in. */
+  timezone: string;
+  everyMs?: number;
+}
+
+/** forbid: a run still going skips the next; allow: the next waits for it and runs right after; replace: it is stopped. */
+export type Overlap = 'forbid' | 'allow' | 'replace';
+
+export interface ScheduleConfig extends ScheduleSpec {
+  overlap: Overlap;
+}
+
+export interface WatchConfig {
+  /** Absolute paths (files or directories). */
+  paths: string[];
+  /** What a change does: restart the program, or send it a signal. */
+  action: { kind: 'restart' } | { kind: 'signal'; signal: NodeJS.Signals };
+  debounceMs: number;
+}
 
 /**
  * started: the dependency is RUNNING (it stayed up `startsecs`); healthy: RUNNING and its
@@ -193,6 +224,8 @@ export interface Config {
   files: string[];
   /** Reported, not fatal: e.g. supervisord.conf options with no meaning in a container. */
   warnings?: ConfigProblem[];
+  /** Values read from `${file:PATH}` and RINGMASTER_<SETTING>_FILE: never shown (config/secrets.ts redactor). */
+  secrets?: string[];
 }
 
 export interface ConfigProblem {

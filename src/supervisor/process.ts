@@ -564,6 +564,7 @@ export const CAUSE_TEXT: Record<StopCause, string> = {
   reload: 'reload',
   shutdown: 'shutdown',
   liveness: 'failed liveness check',
+  schedule: 'the next scheduled run (overlap: replace)',
 };
 
 function killText(cause: KillCause, limit?: string): string {
