@@ -73,8 +73,10 @@ describe('ringmaster pidproxy, side by side with Supervisor\'s', { skip: NO_PIDP
     try {
       await Promise.all(runs.map((p) => p.waitFor(/server up \d+/, 30_000)));
       for (const p of runs) process.kill(p.proc.pid!, 'SIGTERM');
-      for (const p of runs) await p.waitFor(/server got TERM/);
+      // wait() ends when every holder of the output pipe is gone: Supervisor's pidproxy exits
+      // right after forwarding, before the server has written its line.
       const [mine, supervisors] = await Promise.all(runs.map((p) => p.wait()));
+      for (const p of runs) assert.match(p.stdout, /server got TERM/);
       assert.deepEqual(mine, { code: 0, signal: null });
       assert.deepEqual(supervisors, { code: 0, signal: null });
     } finally {
@@ -88,9 +90,9 @@ describe('ringmaster pidproxy, side by side with Supervisor\'s', { skip: NO_PIDP
     try {
       await Promise.all(runs.map((p) => p.waitFor(/server up \d+/, 30_000)));
       for (const p of runs) process.kill(p.proc.pid!, 'SIGUSR1');
-      for (const p of runs) await p.waitFor(/server got USR1/);
       // Supervisor's notices its child's end on its next 5 s tick and exits 0.
       const [mine, supervisors] = await Promise.all(runs.map((p) => p.wait(15_000)));
+      for (const p of runs) assert.match(p.stdout, /server got USR1/);
       assert.deepEqual(mine, { code: 5, signal: null }, 'ringmaster: the server\'s status, passed on by CMD');
       assert.deepEqual(supervisors, { code: 0, signal: null });
     } finally {
@@ -108,8 +110,8 @@ describe('ringmaster pidproxy, side by side with Supervisor\'s', { skip: NO_PIDP
       for (const p of runs) process.kill(p.proc.pid!, 'SIGTERM');
       await supervisors.waitFor(/Can't read child pidfile/);
       await mine.waitFor(/can't read .*never\.pid \(ENOENT\): SIGTERM sent to .*plain\.sh \(pid \d+\) instead/);
-      await mine.waitFor(/cmd got TERM/);
       assert.deepEqual(await mine.wait(), { code: 6, signal: null });
+      assert.match(mine.stdout, /cmd got TERM/);
       assert.ok(alive(supervisors.proc.pid!), 'Supervisor\'s pidproxy runs on');
       assert.doesNotMatch(supervisors.stdout, /cmd got TERM/);
     } finally {
