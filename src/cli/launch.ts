@@ -7,6 +7,7 @@ import { resolveUser } from '../config/users';
 import type { ProgramConfig } from '../config/types';
 import type { StartedChild } from '../supervisor/process';
 import type { ProcessSpec } from '../types';
+import { socketSpawnOptions, type ProgramSockets } from './sockets';
 
 export interface LaunchOptions {
   output: Output;
@@ -17,6 +18,8 @@ export interface LaunchOptions {
   baseEnv?: NodeJS.ProcessEnv;
   /** Supervisor's events: listener pipes and output chunks of programs with events enabled. */
   events?: LaunchEvents;
+  /** The listening sockets of programs with `socket:`. */
+  sockets?: ProgramSockets;
 }
 
 export interface LaunchEvents {
@@ -66,13 +69,17 @@ export function launch(spec: ProcessSpec, opts: LaunchOptions): StartedChild {
   // An event listener's stdin and stdout are the protocol channel (reference §4.1), not logged.
   const listener = program.eventListener !== undefined && events !== undefined;
   const user = program.user ? resolveUser(program.user) : undefined;
+  const socket = program.socket && opts.sockets ? socketSpawnOptions(program, opts.sockets) : undefined;
   const child = spawnProcess({
     argv: program.argv,
-    env: programEnv(spec, opts, user),
+    env: socket ? { ...programEnv(spec, opts, user), ...socket.env } : programEnv(spec, opts, user),
     ...runsAs(program, user),
+    listenFd: socket?.listenFd,
+    listenAt: socket?.listenAt,
     // A pipe, as in Supervisor: sendProcessStdin writes to it, and a program reading its stdin
-    // waits instead of seeing end-of-file at once. A listener's is the protocol channel.
-    stdin: 'pipe',
+    // waits instead of seeing end-of-file at once. A listener's is the protocol channel. With
+    // `socket_fd: 0` the socket is its stdin (Supervisor's fcgi-program).
+    stdin: socket?.listenAt === 0 ? 'null' : 'pipe',
     stdout: 'pipe',
     stderr: program.redirectStderr ? 'stdout' : 'pipe',
   });

@@ -24,7 +24,16 @@ export interface NativeSpawnOptions {
   stdout: StdioMode;
   /** 'stdout' sends fd 2 to the same pipe/fd as fd 1 (redirect_stderr). */
   stderr: StdioMode | 'stdout';
+  /** A listening socket to hand the child (a program's `socket:`), not closed by the spawn. */
+  listenFd?: number;
+  /** The fd it becomes: 3 (and the env gets LISTEN_PID=<the child's own pid>) or 0 (fcgi). */
+  listenAt?: 0 | 3;
 }
+
+/** A listening socket to make: unix (path, mode, owner) or TCP (host, port). */
+export type NativeListenOptions =
+  | { path: string; backlog?: number; mode: number; uid?: number; gid?: number }
+  | { host: string; port: number; backlog?: number };
 
 export interface NativeSpawnResult {
   pid: number;
@@ -60,6 +69,8 @@ export interface NativeAddon {
   peek(): number;
   /** prctl(PR_SET_CHILD_SUBREAPER, 1); returns true on success. */
   setSubreaper(): boolean;
+  /** socket, bind, (chmod, chown,) listen: the fd, O_CLOEXEC. Throws a NativeSpawnError-shaped error. */
+  listen(options: NativeListenOptions): number;
   /**
    * malloc_trim(0), then MADV_DONTNEED on the executable's read-only mappings that hold no
    * copy-on-write page; returns the bytes advised away, or -1 if /proc/self/smaps is unreadable.

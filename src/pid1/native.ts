@@ -78,5 +78,6 @@ export const native: NativeAddon = {
   reap: (pid) => loaded().reap(pid),
   peek: () => loaded().peek(),
   setSubreaper: () => loaded().setSubreaper(),
+  listen: (options) => loaded().listen(options),
   trimMemory: () => loaded().trimMemory(),
 };

@@ -22,6 +22,9 @@ export interface SpawnOptions {
   stdin: StdioMode;
   stdout: StdioMode;
   stderr: StdioMode | 'stdout';
+  /** A listening socket passed on as fd `listenAt` (see NativeSpawnOptions). */
+  listenFd?: number;
+  listenAt?: 0 | 3;
 }
 
 /**

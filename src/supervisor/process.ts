@@ -47,9 +47,19 @@ export interface OomWitness {
 
 const SIGKILL = 9;
 
+/** The daemon a `pidfile:` program's command left behind (found by cli/daemon.ts). */
+export interface FoundDaemon {
+  pid: number;
+  pgid: number;
+  exited: Promise<ExitStatus>;
+  release(): void;
+}
+
 export interface ProcessDeps {
   /** Start the child for this spec, or throw a SpawnFailure-shaped error. */
   spawn(spec: ProcessSpec): StartedChild;
+  /** For a `pidfile:` program whose command exited as expected: its daemon, or why none was found. */
+  findDaemon?(spec: ProcessSpec, since: number, waitMs: number): Promise<FoundDaemon | { failure: string }>;
   /** A ringmaster message line. */
   log: Log;
   /**
@@ -124,6 +134,10 @@ export class SupervisedProcess {
   private groupTimer: NodeJS.Timeout | undefined;
   private stopWaiters: Array<() => void> = [];
   private stdin: StartedChild['stdin'];
+  /** A `pidfile:` program between its command's exit and the daemon being found. */
+  private adopting = false;
+  /** Whether `pid` leads its process group (a daemon may not): group signals only then. */
+  private leads = true;
   private readonly now: () => number;
   /** Aborts the hooks of this process that are running (a kill, a stop during pre_start). */
   private hookAbort: AbortController | undefined;
@@ -198,7 +212,9 @@ export class SupervisedProcess {
       case 'RUNNING':
         this.stopRecord = { cause, signal: this.spec.program.stopsignal, killed: null };
         this.setState('STOPPING');
-        if (this.pid === 0) {
+        if (this.adopting) {
+          // While the pid file is read there is no one to signal yet: the daemon found is stopped.
+        } else if (this.pid === 0) {
           // Its pre_start hook runs and no child exists yet: the hook is killed, nothing else to
           // stop, and no pre_stop or post_stop (they bracket a program that ran).
           this.attempt++;
@@ -237,7 +253,7 @@ export class SupervisedProcess {
   /** Send a signal to the running process: to its group when stopasgroup (the default). */
   signal(sig: NodeJS.Signals): boolean {
     if (this.pid === 0) return false;
-    return trySignal(this.spec.program.stopasgroup ? -this.pid : this.pid, sig);
+    return trySignal(this.spec.program.stopasgroup && this.leads ? -this.pid : this.pid, sig);
   }
 
   /**
@@ -303,9 +319,11 @@ export class SupervisedProcess {
     try {
       child = this.deps.spawn(this.spec);
     } catch (err) {
-      const e = err as Partial<SpawnFailure>;
+      const e = err as Partial<SpawnFailure> & { fatal?: boolean };
       this.spawnError = { code: e.code ?? 'EUNKNOWN', message: e.message ?? String(err) };
       this.description = this.spawnError.message;
+      // Retries cannot fix it (a socket that cannot be made): FATAL at once, with the reason.
+      if (e.fatal) this.startFailures = this.spec.program.startretries;
       if (RESOURCE_ERRORS.has(this.spawnError.code)) {
         // Ringmaster itself is out of fds or processes: not the program's failure (issue #12, 5:
         // idle connections made a restarting program go FATAL for good). Retried after the
@@ -324,12 +342,57 @@ export class SupervisedProcess {
     this.pid = child.pid;
     this.lastPid = child.pid;
     this.pgid = child.pid;
+    this.leads = true;
     this.stdin = child.stdin;
     this.deps.log(`spawned: ${this.name} with pid ${child.pid}`);
-    child.exited.then((status) => this.onExit(status));
+    const daemonizes = this.spec.program.pidfile !== undefined && this.deps.findDaemon !== undefined;
+    child.exited.then((status) => (daemonizes ? this.onLauncherExit(status) : this.onExit(status)));
+    // A daemonizing command's startsecs count from when its daemon is found.
+    if (!daemonizes) this.awaitStartsecs();
+  }
+
+  private awaitStartsecs(): void {
     const startsecs = this.spec.program.startsecsMs;
     if (startsecs === 0) this.becomeRunning();
     else this.timer = setTimeout(() => this.becomeRunning(), startsecs);
+  }
+
+  /** A `pidfile:` program's command ended: if as expected, the daemon it left becomes the process. */
+  private onLauncherExit(status: ExitStatus): void {
+    const program = this.spec.program;
+    if (this.state !== 'STARTING' || !isExpected(status, program.exitcodes)) return this.onExit(status);
+    this.pid = 0;
+    this.stdin?.destroy();
+    this.stdin = undefined;
+    if (!groupAlive(this.pgid)) this.pgid = 0;
+    this.adopting = true;
+    const run = this.spawns;
+    this.deps.log(`${this.name}: command exited (${describeExit(status)}), reading pidfile ${program.pidfile}`);
+    void this.deps.findDaemon!(this.spec, this.startedAt, program.startsecsMs).then((found) => this.onDaemonFound(found, status, run));
+  }
+
+  private onDaemonFound(found: FoundDaemon | { failure: string }, launcher: ExitStatus, run: number): void {
+    this.adopting = false;
+    if (run !== this.spawns) {
+      if ('pid' in found) found.release();
+      return;
+    }
+    if (!('pid' in found)) {
+      this.lastExit = launcher;
+      this.stoppedAt = this.now();
+      if (this.state === 'STOPPING') return this.finishStopIfGroupGone();
+      this.deps.log(`${this.name}: ${found.failure}`, 'warn');
+      this.description = found.failure;
+      this.startFailed();
+      return;
+    }
+    this.pid = this.lastPid = found.pid;
+    this.pgid = found.pgid;
+    this.leads = found.pgid === found.pid;
+    found.exited.then((status) => this.onExit(status));
+    this.deps.log(`${this.name}: daemon pid ${found.pid} from ${this.spec.program.pidfile}${this.leads ? '' : ' (signalled alone: it does not lead a process group)'}`);
+    if (this.state === 'STOPPING') this.beginStop(); // a stop came while the file was read
+    else this.awaitStartsecs();
   }
 
   private becomeRunning(): void {
@@ -443,7 +506,7 @@ export class SupervisedProcess {
 
   private sendStopSignal(): void {
     const program = this.spec.program;
-    trySignal(program.stopasgroup ? -this.pid : this.pid, program.stopsignal);
+    trySignal(program.stopasgroup && this.leads ? -this.pid : this.pid, program.stopsignal);
     this.armKillTimer();
   }
 
@@ -457,14 +520,15 @@ export class SupervisedProcess {
   }
 
   private killTarget(): number {
-    if (this.pid !== 0) return this.spec.program.killasgroup ? -this.pid : this.pid;
+    if (this.pid !== 0) return this.spec.program.killasgroup && this.leads ? -this.pid : this.pid;
     if (this.pgid !== 0 && this.spec.program.killasgroup) return -this.pgid;
     return 0;
   }
 
   /** The stop is over once the leader is reaped and no member of its group is left. */
   private finishStopIfGroupGone(): void {
-    if (this.pid !== 0) return;
+    // While a pid file is read the daemon may be about to be found: its stop waits for it.
+    if (this.pid !== 0 || this.adopting) return;
     if (this.pgid !== 0 && this.spec.program.killasgroup && groupAlive(this.pgid)) {
       if (!this.stopping) {
         // Lingering members of an exited leader's group: stop them the same way.
