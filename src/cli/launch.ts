@@ -7,6 +7,7 @@ import { resolveUser } from '../config/users';
 import type { ProgramConfig } from '../config/types';
 import type { StartedChild } from '../supervisor/process';
 import type { ProcessSpec } from '../types';
+import { prepareReady, type ReadyOptions, type ReadyPrep } from '../ready/sources';
 
 export interface LaunchOptions {
   output: Output;
@@ -17,6 +18,8 @@ export interface LaunchOptions {
   baseEnv?: NodeJS.ProcessEnv;
   /** Supervisor's events: listener pipes and output chunks of programs with events enabled. */
   events?: LaunchEvents;
+  /** For programs with `ready:` (the notify socket's directory, ringmaster's log). */
+  ready?: ReadyOptions;
 }
 
 export interface LaunchEvents {
@@ -66,9 +69,13 @@ export function launch(spec: ProcessSpec, opts: LaunchOptions): StartedChild {
   // An event listener's stdin and stdout are the protocol channel (reference §4.1), not logged.
   const listener = program.eventListener !== undefined && events !== undefined;
   const user = program.user ? resolveUser(program.user) : undefined;
-  const child = spawnProcess({
+  const ready = program.ready ? prepareReady(spec.name, program.ready, opts.ready ?? { log: () => {} }) : undefined;
+  const env = programEnv(spec, opts, user);
+  if (ready) Object.assign(env, ready.env);
+  const child = spawnReady(ready, {
     argv: program.argv,
-    env: programEnv(spec, opts, user),
+    env,
+    readyFd: ready?.readyFd,
     ...runsAs(program, user),
     // A pipe, as in Supervisor: sendProcessStdin writes to it, and a program reading its stdin
     // waits instead of seeing end-of-file at once. A listener's is the protocol channel.
@@ -82,7 +89,17 @@ export function launch(spec: ProcessSpec, opts: LaunchOptions): StartedChild {
   if (child.stderr) void opts.output.attach(spec.name, 'stderr', logged('stderr', child.stderr), { logFile: logFile(spec, 'stderr', opts) });
   if (events && program.stdoutEvents && !listener) child.stdout?.on('data', (c: Buffer) => events.output(spec, child.pid, 'stdout', c));
   if (events && program.stderrEvents) child.stderr?.on('data', (c: Buffer) => events.output(spec, child.pid, 'stderr', c));
-  return child;
+  return ready ? { ...child, readiness: ready.start(child) } : child;
+}
+
+/** spawnProcess, releasing the ready method's socket when the spawn fails. */
+function spawnReady(ready: ReadyPrep | undefined, options: Parameters<typeof spawnProcess>[0]): SpawnedChild {
+  try {
+    return spawnProcess(options);
+  } catch (err) {
+    ready?.abort();
+    throw err;
+  }
 }
 
 function logFile(spec: ProcessSpec, stream: 'stdout' | 'stderr', opts: LaunchOptions): LogFileConfig | undefined {

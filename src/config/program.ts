@@ -4,6 +4,7 @@ import { parseEnvFile } from './envfile';
 import { MAX_NUMPROCS } from './process-name';
 import { MAX_ENV_FILE_BYTES, readConfigText } from './read-file';
 import { readDependsOn, readHealthcheck } from './health';
+import { readReady } from './ready';
 import { shellSplit } from './shellwords';
 import type { ProgramConfig, ProgramLogFile, Settings } from './types';
 import { resolveUser } from './users';
@@ -18,6 +19,7 @@ export const PROGRAM_KEYS = [
   'stdout_logfile', 'stdout_logfile_maxbytes', 'stdout_logfile_backups',
   'stderr_logfile', 'stderr_logfile_maxbytes', 'stderr_logfile_backups',
   'stdout_events_enabled', 'stderr_events_enabled', 'stdout_capture_maxbytes', 'stderr_capture_maxbytes',
+  'ready', 'ready_timeout', 'watchdog',
 ] as const;
 
 /** Keys of an `eventlisteners:` entry besides the program keys. */
@@ -213,6 +215,7 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     group: name,
     dependsOn: get('depends_on', (n, p) => readDependsOn(r, n, p), []),
     healthcheck: get('healthcheck', (n, p) => readHealthcheck(r, n, p), undefined),
+    ready: readReady(r, base, values, listener),
     source: { file: r.source.file, ...r.source.pos(keyNode) },
   };
   if (listener && program.redirectStderr) r.fail(values.get('redirect_stderr'), `${base}.redirect_stderr`, 'is not allowed for an event listener: its stdout is the protocol channel');

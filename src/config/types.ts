@@ -37,6 +37,8 @@ export interface Settings {
   httpUsername?: string;
   /** Plain, or Supervisor's `{SHA}` + 40 hex digits of the password's SHA-1. */
   httpPassword?: string;
+  /** `ready: notify` sockets as files in this directory; unset: abstract addresses (no file). */
+  notifyDir?: string;
 }
 
 /** A program stream's copy in a file (Supervisor's stdout_logfile and friends). */
@@ -98,7 +100,20 @@ export interface ProgramConfig {
   /** Programs that must reach a condition before this one is started (SPEC §2 depends_on). */
   dependsOn: Dependency[];
   healthcheck?: HealthCheckConfig;
+  /** SPEC §10 `ready:`: STARTING until the program itself says it is ready. */
+  ready?: ReadyConfig;
   source: SourcePos;
+}
+
+/** How a program tells it is ready: sd_notify, s6's notification fd, or a file it creates. */
+export type ReadyMethod = { kind: 'notify' } | { kind: 'fd'; fd: number } | { kind: 'file'; path: string };
+
+export interface ReadyConfig {
+  method: ReadyMethod;
+  /** Killed (a failed start) when not ready this long after the spawn; no bound when absent. */
+  timeoutMs?: number;
+  /** Restarted when no WATCHDOG=1 came for this long (notify only). */
+  watchdogMs?: number;
 }
 
 /**

@@ -24,6 +24,8 @@ export interface NativeSpawnOptions {
   stdout: StdioMode;
   /** 'stdout' sends fd 2 to the same pipe/fd as fd 1 (redirect_stderr). */
   stderr: StdioMode | 'stdout';
+  /** `ready: fd:N` (s6's notification-fd): a pipe whose write end is fd N (>= 3) in the child. */
+  readyFd?: number;
 }
 
 export interface NativeSpawnResult {
@@ -32,7 +34,19 @@ export interface NativeSpawnResult {
   stdinFd: number;
   stdoutFd: number;
   stderrFd: number;
+  /** The read end of the `readyFd` pipe (O_CLOEXEC, non-blocking), or -1. */
+  readyFd: number;
 }
+
+/** A bound sd_notify socket (notifyOpen); its datagrams come to the callback until close(). */
+export interface NotifyHandle {
+  fd: number;
+  /** Stops reading, closes the socket and unlinks a path socket. Idempotent. */
+  close(): void;
+}
+
+/** One datagram: its text (cut at 4096 bytes), the sender's pid (0 if not visible to us) and uid. */
+export type NotifyCallback = (text: string, pid: number, uid: number) => void;
 
 /** Thrown by spawn when the child could not be set up or exec'd; nothing is left running. */
 export interface NativeSpawnError extends Error {
@@ -60,4 +74,9 @@ export interface NativeAddon {
   peek(): number;
   /** prctl(PR_SET_CHILD_SUBREAPER, 1); returns true on success. */
   setSubreaper(): boolean;
+  /**
+   * A unix datagram socket with SO_PASSCRED bound to `address` ('@name': abstract; else a path,
+   * chmod'ed to `mode`, default 0600), read on the event loop. Throws an errno-shaped error.
+   */
+  notifyOpen(address: string, onMessage: NotifyCallback, mode?: number): NotifyHandle;
 }

@@ -78,4 +78,5 @@ export const native: NativeAddon = {
   reap: (pid) => loaded().reap(pid),
   peek: () => loaded().peek(),
   setSubreaper: () => loaded().setSubreaper(),
+  notifyOpen: (address, onMessage, mode) => loaded().notifyOpen(address, onMessage, mode),
 };

@@ -1,7 +1,9 @@
 import { groupAlive, trySignal } from '../signal-util';
-import type { KillCause, ProcessSpec, StopCause, StopRecord } from '../types';
+import type { ReadyConfig } from '../config/types';
+import type { KillCause, ProcessSpec, ReadySource, StopCause, StopRecord } from '../types';
 import { backoffDelay } from './backoff';
 import { describeExit, exitCodeOf, isExpected, shellCode, type ExitStatus } from '../exit-status';
+import { ReadyWait } from './ready-wait';
 import { assertMove, type ProcessState } from './states';
 
 /** Spawn errors that say ringmaster ran out of something (fds, processes, memory), not the program. */
@@ -21,6 +23,8 @@ export interface StartedChild {
     /** Bytes written but not yet taken by the child. */
     readonly queued: number;
   };
+  /** Its `ready:` channel (sd_notify socket, notification fd, file), for a program with one. */
+  readiness?: ReadySource;
 }
 
 export type StdinResult = 'ok' | 'NOT_RUNNING' | 'STDIN_CLOSED' | 'STDIN_FULL';
@@ -99,6 +103,11 @@ export class SupervisedProcess {
   private groupTimer: NodeJS.Timeout | undefined;
   private stopWaiters: Array<() => void> = [];
   private stdin: StartedChild['stdin'];
+  private readyWait: ReadyWait | undefined;
+  /** The child that was spawned, while it runs: `pid` differs from it once a MAINPID is followed. */
+  private leader = 0;
+  /** sd_notify's MAINPID of this run (0: none). */
+  private mainPid = 0;
   private readonly now: () => number;
 
   constructor(
@@ -198,7 +207,7 @@ export class SupervisedProcess {
   /** Send a signal to the running process: to its group when stopasgroup (the default). */
   signal(sig: NodeJS.Signals): boolean {
     if (this.pid === 0) return false;
-    return trySignal(this.spec.program.stopasgroup ? -this.pid : this.pid, sig);
+    return trySignal(this.spec.program.stopasgroup ? -this.pgid : this.pid, sig);
   }
 
   /**
@@ -265,12 +274,73 @@ export class SupervisedProcess {
     this.pid = child.pid;
     this.lastPid = child.pid;
     this.pgid = child.pid;
+    this.leader = child.pid;
+    this.mainPid = 0;
     this.stdin = child.stdin;
     this.deps.log(`spawned: ${this.name} with pid ${child.pid}`);
-    child.exited.then((status) => this.onExit(status));
-    const startsecs = this.spec.program.startsecsMs;
-    if (startsecs === 0) this.becomeRunning();
-    else this.timer = setTimeout(() => this.becomeRunning(), startsecs);
+    child.exited.then((status) => this.onLeaderExit(status));
+    const ready = this.spec.program.ready;
+    if (ready) this.waitUntilReady(ready, child.readiness);
+    else {
+      const startsecs = this.spec.program.startsecsMs;
+      if (startsecs === 0) this.becomeRunning();
+      else this.timer = setTimeout(() => this.becomeRunning(), startsecs);
+    }
+  }
+
+  /** SPEC §10: STARTING until the program says it is ready; startsecs does not apply. */
+  private waitUntilReady(config: ReadyConfig, source: ReadySource | undefined): void {
+    this.description = ReadyWait.waitingFor(config);
+    this.readyWait = new ReadyWait(config, source, {
+      ready: (how) => {
+        if (this.state !== 'STARTING') return;
+        if (this.description === ReadyWait.waitingFor(config)) this.description = '';
+        this.deps.log(`${this.name} is ready (${how})`);
+        this.becomeRunning();
+      },
+      // STATUS= is the description while it runs: ctl status, the APIs and /readyz show it.
+      status: (text) => {
+        if (this.pid !== 0 && !this.stopping) this.description = text;
+      },
+      mainPid: (pid) => {
+        if (this.pid === 0 || this.stopping || pid === this.pid) return;
+        this.deps.log(`${this.name}: main pid is now ${pid} (MAINPID)`);
+        this.mainPid = pid;
+        this.pid = this.lastPid = pid;
+      },
+      timedOut: (limit) => {
+        if (this.state !== 'STARTING' || this.pid === 0) return;
+        this.deps.log(`${this.name} was not ready within ready_timeout ${limit}: killing it (a failed start)`);
+        this.stopRecord = { cause: 'ready_timeout', signal: 'SIGKILL', killed: 'ready_timeout', limit };
+        trySignal(this.spec.program.killasgroup ? -this.pgid : this.pid, 'SIGKILL');
+      },
+      watchdogMissed: (limit) => {
+        if (this.state !== 'RUNNING' || !this.deps.mayRestart()) return;
+        this.deps.log(`${this.name} sent no WATCHDOG=1 for ${limit} (watchdog): restarting`);
+        void this.stop('watchdog').then(() => {
+          if (this.state === 'STOPPED' && this.deps.mayRestart()) this.start();
+        });
+      },
+    });
+  }
+
+  /**
+   * The spawned child ended. With a MAINPID other than it still alive, that process is the
+   * program now (it was re-parented to ringmaster, the subreaper): its end comes through
+   * `adoptedExit`. Else this is the process's end.
+   */
+  private onLeaderExit(status: ExitStatus): void {
+    this.leader = 0;
+    if (this.mainPid !== 0 && this.pid === this.mainPid && !this.stopping && trySignal(this.mainPid, 0)) {
+      this.deps.log(`${this.name}: spawned pid ${this.pgid} ${describeExit(status)}; following its MAINPID ${this.mainPid}`);
+      return;
+    }
+    this.onExit(status);
+  }
+
+  /** A pid ringmaster reaped as an orphan: the end of this process when it is the followed MAINPID. */
+  adoptedExit(pid: number, status: ExitStatus): void {
+    if (pid !== 0 && pid === this.mainPid && this.pid === pid && this.leader === 0) this.onExit(status);
   }
 
   private becomeRunning(): void {
@@ -286,6 +356,9 @@ export class SupervisedProcess {
     this.lastExit = status;
     this.stoppedAt = this.now();
     this.pid = 0;
+    this.mainPid = 0;
+    this.readyWait?.close();
+    this.readyWait = undefined;
     this.stdin?.destroy();
     this.stdin = undefined;
     if (!groupAlive(this.pgid)) this.pgid = 0; // nothing of it lingers
@@ -301,8 +374,17 @@ export class SupervisedProcess {
       return;
     }
     if (this.state === 'STARTING') {
-      this.deps.log(`exited: ${this.name} (${how}; not expected), too quickly (startsecs ${program.startsecsMs / 1000}s)`);
-      this.description = 'Exited too quickly (process log may have details)';
+      const r = this.stopRecord;
+      if (r?.killed === 'ready_timeout') {
+        this.deps.log(`exited: ${this.name} (${how}; not ready within ready_timeout ${r.limit})`);
+        this.description = `Not ready within ready_timeout ${r.limit}`;
+      } else if (program.ready) {
+        this.deps.log(`exited: ${this.name} (${how}; not expected), before it was ready`);
+        this.description = 'Exited before it was ready (process log may have details)';
+      } else {
+        this.deps.log(`exited: ${this.name} (${how}; not expected), too quickly (startsecs ${program.startsecsMs / 1000}s)`);
+        this.description = 'Exited too quickly (process log may have details)';
+      }
       this.startFailed();
       return;
     }
@@ -350,7 +432,7 @@ export class SupervisedProcess {
 
   private sendStopSignal(): void {
     const program = this.spec.program;
-    trySignal(program.stopasgroup ? -this.pid : this.pid, program.stopsignal);
+    trySignal(program.stopasgroup ? -this.pgid : this.pid, program.stopsignal);
     this.armKillTimer();
   }
 
@@ -364,7 +446,7 @@ export class SupervisedProcess {
   }
 
   private killTarget(): number {
-    if (this.pid !== 0) return this.spec.program.killasgroup ? -this.pid : this.pid;
+    if (this.pid !== 0) return this.spec.program.killasgroup ? -this.pgid : this.pid;
     if (this.pgid !== 0 && this.spec.program.killasgroup) return -this.pgid;
     return 0;
   }
@@ -416,6 +498,8 @@ export const CAUSE_TEXT: Record<StopCause, string> = {
   reload: 'reload',
   shutdown: 'shutdown',
   liveness: 'failed liveness check',
+  watchdog: 'watchdog (no WATCHDOG=1 in time)',
+  ready_timeout: 'ready_timeout (not ready in time)',
 };
 
 function killText(cause: KillCause, limit?: string): string {
@@ -428,6 +512,8 @@ function killText(cause: KillCause, limit?: string): string {
       return 'after a second signal';
     case 'failsafe':
       return 'by the failsafe';
+    case 'ready_timeout':
+      return `at ready_timeout${limit ? ` ${limit}` : ''}`;
   }
 }
 

@@ -67,7 +67,10 @@ export class Supervisor {
     );
     this.unsubscribe.push(
       this.bus.on('process.health', (change) => this.onHealthChange(change.spec, change.to, change.state)),
-      this.bus.on('pid1.reaped', () => this.onOrphanReaped()),
+      this.bus.on('pid1.reaped', ({ pid, status }) => {
+        for (const p of this.processes) p.adoptedExit(pid, status);
+        this.onOrphanReaped();
+      }),
     );
     this.addPrograms(config.programs);
     this.judge = new ExitPolicyJudge(config.settings.exitPolicy, this.processes);
