@@ -40,7 +40,9 @@ export function processInfoStruct(p: ProcessSnapshot): RpcStruct {
   // Supervisor's exitstatus: the exit code, or -1 for a death by signal.
   const exitstatus = p.exit ? (p.exit.signal !== null ? -1 : (p.exit.code ?? 0)) : 0;
   let description = '';
-  if (p.state === 'RUNNING') description = `pid ${p.pid}, uptime ${timedelta(now - p.start)}`;
+  // A program's STATUS= (sd_notify) follows Supervisor's words; STARTING says what it waits for.
+  if (p.state === 'RUNNING') description = `pid ${p.pid}, uptime ${timedelta(now - p.start)}${p.description ? `, ${p.description}` : ''}`;
+  else if (p.state === 'STARTING') description = p.description;
   else if (backingOff) description = spawnerr || `unknown error (try "tail ${p.name}")`;
   else if (p.state === 'STOPPED' || p.state === 'EXITED') {
     description = p.start ? stopClock(p.stop || now) : 'Not started';
