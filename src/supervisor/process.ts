@@ -332,7 +332,7 @@ export class SupervisedProcess {
   private onLeaderExit(status: ExitStatus): void {
     this.leader = 0;
     if (this.mainPid !== 0 && this.pid === this.mainPid && !this.stopping && trySignal(this.mainPid, 0)) {
-      this.deps.log(`${this.name}: spawned pid ${this.pgid} ${describeExit(status)}; following its MAINPID ${this.mainPid}`);
+      this.deps.log(`${this.name}: spawned pid ${this.pgid} ended (${describeExit(status)}); following its MAINPID ${this.mainPid}`);
       return;
     }
     this.onExit(status);
