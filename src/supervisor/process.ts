@@ -357,8 +357,12 @@ export class SupervisedProcess {
     this.stoppedAt = this.now();
     this.pid = 0;
     this.mainPid = 0;
-    this.readyWait?.close();
-    this.readyWait = undefined;
+    if (this.readyWait) {
+      // What it waited for, or its STATUS=, described the run that just ended.
+      this.readyWait.close();
+      this.readyWait = undefined;
+      this.description = '';
+    }
     this.stdin?.destroy();
     this.stdin = undefined;
     if (!groupAlive(this.pgid)) this.pgid = 0; // nothing of it lingers
