@@ -169,6 +169,10 @@ programs:
     ready: notify
     watchdog: 1s
     backoff: {initial: 100ms}
+  rogue:
+    # Not systemd-notify for the outsider: as root it sends its parent's pid as the sender.
+    command: ["sh", "-c", "setsid -w python3 -c \\"import os, socket; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b'READY=1', os.environ['NOTIFY_SOCKET'])\\"; echo rogue tried; ${SYSTEMD_NOTIFY} --ready; exec sleep 1000"]
+    ready: notify
   mainpid:
     command: ["sh", "-c", "sleep 1000 & ${SYSTEMD_NOTIFY} --ready --pid=$!; echo mainpid is $!; exit 0"]
     ready: notify
@@ -208,6 +212,12 @@ programs:
     // Restarted, and this run keeps pinging: ready again and not restarted again.
     await rm.waitFor(/dog stops pinging[\s\S]*dog is ready \(READY=1\)[\s\S]*dog entered RUNNING/, 20_000);
     assert.equal(rm.stdout.match(/dog sent no WATCHDOG=1/g)?.length, 1);
+  });
+
+  it('a sender in another process group (setsid) is ignored, with a line; its own group\'s is not', async () => {
+    await rm.waitFor(/rogue: ignored an sd_notify message from pid \d+, which is not a process of its process group/, 20_000);
+    await rm.waitFor(/rogue is ready \(READY=1\)/, 20_000);
+    assert.ok(rm.stdout.indexOf('rogue tried') < rm.stdout.indexOf('rogue is ready'), rm.stdout);
   });
 
   it('MAINPID: the pid named is followed after the spawned shell exits; its death is the exit', async () => {
