@@ -65,7 +65,9 @@ const known = new Map();
 const rm = spawn(process.execPath, [BUNDLE, '-c', path.join(dir, 'ringmaster.yaml')], { stdio: ['ignore', 'pipe', 'inherit'] });
 let buf = '';
 const done = new Promise((resolve, reject) => {
-  const t = setTimeout(() => reject(new Error(`not every program was ready within 60 s (${known.size} of ${2 * N})`)), 60_000);
+  // Generous: on a loaded machine python3 alone can take seconds to start.
+  const t = setTimeout(() => reject(new Error(`not every program was ready within 180 s (${known.size} of ${2 * N})`)), 180_000);
+  if (process.env.BENCH_DEBUG) rm.stdout.pipe(process.stderr);
   rm.stdout.setEncoding('utf8').on('data', (d) => {
     const now = Date.now();
     buf += d;
@@ -84,9 +86,12 @@ const done = new Promise((resolve, reject) => {
 });
 try {
   await done;
-} finally {
+} catch (err) {
   rm.kill('SIGTERM');
+  fs.rmSync(dir, { recursive: true, force: true });
+  throw err;
 }
+rm.kill('SIGTERM');
 await new Promise((resolve) => rm.on('close', resolve));
 
 const latencies = (prefix) =>
