@@ -67,8 +67,8 @@ export class ReadyWait {
   private armWatchdog(): void {
     const ms = this.config.watchdogMs;
     if (ms === undefined) return;
-    if (this.watchdogTimer) this.watchdogTimer.refresh();
-    else this.watchdogTimer = setTimeout(() => !this.closed && this.hooks.watchdogMissed(seconds(ms)), ms);
+    if (this.watchdogTimer) clearTimeout(this.watchdogTimer);
+    this.watchdogTimer = setTimeout(() => !this.closed && this.hooks.watchdogMissed(seconds(ms)), ms);
   }
 
   /** The run is over (exit, stop): no timer and no socket outlives it. */
