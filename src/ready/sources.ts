@@ -71,15 +71,15 @@ class Channel {
 
 /**
  * One socket per spawn, not one for ringmaster: the address says which process a datagram is
- * for, so a sender that has already exited (`systemd-notify --no-block`) or moved to another
- * group is still attributed, and a late datagram of an earlier run never reaches the next one
- * (its socket was closed with it). The sender must still be of the program: a process of its
- * process group (or of the MAINPID's), or one already gone; anything else is refused and logged.
+ * for, so a sender that has already exited (`systemd-notify --no-block`) is still attributed,
+ * and a late datagram of an earlier run never reaches the next one (its socket was closed with
+ * it). The sender must still be of the program: a process of its process group (or of the
+ * MAINPID's), or one already gone; anything else is refused, and logged once per run.
  */
 function prepareNotify(name: string, ready: ReadyConfig, opts: ReadyOptions): ReadyPrep {
   const n = ++serial;
-  // Names may be 255 bytes; sun_path holds 107.
-  const short = name.slice(0, 40);
+  // Names may be 255 bytes of any script; sun_path holds 107 bytes.
+  const short = name.replace(/[^\w.-]/g, '_').slice(0, 40);
   let address: string;
   if (opts.notifyDir) {
     address = path.join(opts.notifyDir, `${process.pid}-${short}-${n}.sock`);
