@@ -215,7 +215,8 @@ programs:
   });
 
   it('a sender in another process group (setsid) is ignored, with a line; its own group\'s is not', async () => {
-    await rm.waitFor(/rogue: ignored an sd_notify message from pid \d+, which is not a process of its process group/, 20_000);
+    // A warning: on ringmaster's stderr.
+    await rm.waitFor(/rogue: ignored an sd_notify message from pid \d+, which is not a process of its process group/, 20_000, 'stderr');
     await rm.waitFor(/rogue is ready \(READY=1\)/, 20_000);
     assert.ok(rm.stdout.indexOf('rogue tried') < rm.stdout.indexOf('rogue is ready'), rm.stdout);
   });

@@ -69,7 +69,7 @@ export function launch(spec: ProcessSpec, opts: LaunchOptions): StartedChild {
   // An event listener's stdin and stdout are the protocol channel (reference §4.1), not logged.
   const listener = program.eventListener !== undefined && events !== undefined;
   const user = program.user ? resolveUser(program.user) : undefined;
-  const ready = program.ready ? prepareReady(spec.name, program.ready, opts.ready ?? { log: () => {} }) : undefined;
+  const ready = program.ready ? prepareReady(spec.name, program.ready, opts.ready ?? { warn: () => {} }) : undefined;
   const env = programEnv(spec, opts, user);
   if (ready) Object.assign(env, ready.env);
   const child = spawnReady(ready, {

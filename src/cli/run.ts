@@ -65,7 +65,7 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
   health.follow(bus);
   const supervisor = new Supervisor(config, {
     bus,
-    launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl, events, ready: { notifyDir: settings.notifyDir, log } }),
+    launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl, events, ready: { notifyDir: settings.notifyDir, warn: (text) => log(text, 'stderr') } }),
     log,
     healthOf: (spec) => health.state(spec),
     settleOutput: () => output.settle(2000),

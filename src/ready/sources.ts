@@ -18,8 +18,8 @@ const MAX_EARLY = 64;
 export interface ReadyOptions {
   /** settings.notify_dir: sockets as files there; else abstract addresses. */
   notifyDir?: string;
-  /** A ringmaster line (rejected senders, a notification fd closed without a newline). */
-  log(text: string): void;
+  /** A warning line, for ringmaster's stderr (a refused sender or MAINPID, a notification fd closed without a newline). */
+  warn(text: string): void;
 }
 
 /** What one spawn needs for its ready method, made before the spawn. */
@@ -104,14 +104,14 @@ function prepareNotify(name: string, ready: ReadyConfig, opts: ReadyOptions): Re
   const onMessage = (text: string, pid: number) => {
     if (pgid === 0) return; // not spawned (yet): nobody may know the address
     if (!fromProgram(pid)) {
-      if (!refusedLogged) opts.log(`${name}: ignored an sd_notify message from pid ${pid}, which is not a process of its process group`);
+      if (!refusedLogged) opts.warn(`${name}: ignored an sd_notify message from pid ${pid}, which is not a process of its process group`);
       refusedLogged = true;
       return;
     }
     for (const notice of parseNotify(text)) {
       if (notice.kind === 'mainpid') {
         if (pgidOf(notice.pid) !== pgid) {
-          opts.log(`${name}: ignored MAINPID=${notice.pid}: not a live process of its process group`);
+          opts.warn(`${name}: ignored MAINPID=${notice.pid}: not a live process of its process group`);
           continue;
         }
         mainPid = notice.pid;
@@ -169,7 +169,7 @@ function fdSource(name: string, pipe: Socket | undefined, opts: ReadyOptions): R
     finish();
   });
   pipe?.on('end', () => {
-    if (!done && !channel.closed) opts.log(`${name}: closed its notification fd without writing a newline (not ready)`);
+    if (!done && !channel.closed) opts.warn(`${name}: closed its notification fd without writing a newline (not ready)`);
     finish();
   });
   return {
