@@ -1,6 +1,10 @@
 // ringmaster's vocabulary: the names every module uses for processes, their states, their
 // health and why they stopped. Data only; it imports nothing but the config's types.
-import type { ProgramConfig } from './config/types';
+import type { LogLevel, ProgramConfig, Stage } from './config/types';
+
+export type { LogLevel };
+/** How every module writes a line of ringmaster's own (`info` unless said; SPEC §3). */
+export type Log = (text: string, level?: LogLevel) => void;
 
 /** Supervisor's process states and their codes (supervisor/states.py), unchanged. */
 export const STATE_CODES = {
@@ -121,6 +125,8 @@ export interface ProcessSnapshot {
   /** The last stop and kill, and why (`text`: `killed by SIGKILL after stopwaitsecs 10s, stopped by shutdown`). */
   stopped: (StopRecord & { text: string }) | null;
   health: HealthState | null;
+  /** SPEC §10: init programs run before the main ones, finish programs after they stopped. */
+  stage: Stage;
   /** Started by ringmaster on its own (autostart and not disabled). */
   autostart: boolean;
   disabled: boolean;

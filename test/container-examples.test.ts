@@ -136,6 +136,11 @@ describe('compose-examples run in an image-like root with ringmaster as PID 1 (S
       if (Date.now() > until) assert.fail(`/readyz not 200: ${(await httpUnix(socket, 'GET', '/readyz')).body}`);
       await sleep(100);
     }
+    // shutdown_delay: /readyz fails at once while web still serves; the second TERM skips the rest.
+    await rm.signal('SIGTERM');
+    await rm.waitFor(/shutdown_delay 5s, the programs keep running until then/);
+    assert.equal((await httpUnix(socket, 'GET', '/readyz')).status, 503);
+    assert.match(await getWhenUp(`http://127.0.0.1:${port}/`), /hello from ringmaster/);
     await stopsWithZero(rm);
   });
 

@@ -89,7 +89,7 @@ describe('settings.http (SPEC §6)', () => {
     const port = (blocker.address() as AddressInfo).port;
     try {
       await withRingmaster('', async (_port, rm) => {
-        assert.match(rm.stdout, new RegExp(`cannot listen on settings.http 127\\.0\\.0\\.1:${port}: EADDRINUSE`));
+        assert.match(rm.stderr, new RegExp(`cannot listen on settings.http 127\\.0\\.0\\.1:${port}: EADDRINUSE`));
       }, port);
     } finally {
       blocker.close();

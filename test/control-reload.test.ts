@@ -75,7 +75,8 @@ for (const how of ['ctl reload', 'SIGHUP'] as const) {
           } else {
             await rm.signal('SIGHUP');
             await rm.waitFor(/reload refused: 1 problem/);
-            assert.match(rm.stdout, /reload: .*ringmaster\.yaml:\d+:\d+: programs\.keep\.autorestart: /);
+            // A refused reload is an error: on stderr (SPEC §3).
+            assert.match(rm.stderr, /reload: .*ringmaster\.yaml:\d+:\d+: programs\.keep\.autorestart: /);
           }
           assert.deepEqual(await pids(socket), after);
 

@@ -243,7 +243,7 @@ describe('#5 a spawn that fails for want of fds is not the program\'s failure', 
     try {
       await rm.waitFor(/spawnerr: p_\d+: .*EMFILE/, 20_000);
       // Several retries of each (100-200 ms apart): with startretries 1 they would have gone FATAL.
-      await eventually(() => (rm.stdout.match(/spawnerr: p_\d+: .*EMFILE/g) ?? []).length >= 40, 30_000, '40 EMFILE spawn errors');
+      await eventually(() => (rm.stderr.match(/spawnerr: p_\d+: .*EMFILE/g) ?? []).length >= 40, 30_000, '40 EMFILE spawn errors');
       assert.doesNotMatch(rm.stdout + rm.stderr, /entered FATAL|gave up/);
       assert.match(rm.stdout + rm.stderr, /not counted against startretries/);
     } finally {

@@ -95,6 +95,12 @@ describe('the import graph of src/ (issue #11)', () => {
     );
   });
 
+  it('the stage runner drives processes and nothing else; the hook runner knows nothing of the supervisor (issue #15)', () => {
+    assert.deepEqual(graph.get('supervisor/stages')!.filter((t) => !['config/types', 'types', 'supervisor/process'].includes(t)), []);
+    assert.deepEqual(graph.get('cli/hooks')!.filter((t) => folder(t) === 'supervisor'), []);
+    assert.deepEqual(graph.get('config/lifecycle')!.filter((t) => folder(t) !== 'config'), []);
+  });
+
   it('nothing outside supervisor/ touches a SupervisedProcess, except launch handing it a child', () => {
     assert.deepEqual(
       violations((from, to) => (to === 'supervisor/process' && folder(from) !== 'supervisor' && from !== 'cli/launch' ? 'program state is the supervisor\'s' : null)),

@@ -155,6 +155,14 @@ describe('errors and warnings (SPEC §2: FILE:LINE:COL)', () => {
     }
   });
 
+  it('[supervisord] loglevel maps to log_level (critical -> error, trace and blather -> debug); an unknown one is an error at its line', () => {
+    for (const [given, want] of [['critical', 'error'], ['WARN', 'warn'], ['info', 'info'], ['blather', 'debug']] as const) {
+      assert.equal(load(ini(`[supervisord]\nloglevel=${given}\n[program:a]\ncommand=true\n`)).settings.logLevel, want, given);
+    }
+    const bad = ini('[supervisord]\nloglevel=loud\n[program:a]\ncommand=true\n');
+    assert.deepEqual(problems(() => load(bad)), [`${bad}:2:10: [supervisord] loglevel: expected one of critical, error, warn, info, debug, trace, blather, got "loud"`]);
+  });
+
   it('killasgroup=false alone means neither (ringmaster\'s default is the whole group)', () => {
     const a = program(ini('[program:a]\ncommand=true\nkillasgroup=false\n'), 'a');
     assert.equal(a.stopasgroup, false);

@@ -1,6 +1,6 @@
 // compose-examples/kubernetes (SPEC §7, §6): the manifest's parts agree with each other and with
 // ringmaster's config: probes on /healthz and /readyz at the port settings.http listens on, the
-// migration as a `completed` dependency, and a grace period longer than shutdown_timeout.
+// migration as a `completed` dependency, and a grace period longer than shutdown_delay + shutdown_timeout.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -57,9 +57,12 @@ describe('compose-examples/kubernetes manifest', () => {
     assert.deepEqual(program('worker').dependsOn.map((d) => [d.program, d.condition]), [['web', 'healthy']]);
   });
 
-  it('terminationGracePeriodSeconds is longer than shutdown_timeout, so the kubelet never cuts the shutdown short', () => {
+  it('terminationGracePeriodSeconds is longer than shutdown_delay + shutdown_timeout, so the kubelet never cuts the shutdown short', () => {
     const { pod, config } = parts();
-    assert.ok(pod.terminationGracePeriodSeconds * 1000 > config.settings.shutdownTimeoutMs,
-      `${pod.terminationGracePeriodSeconds}s vs ${config.settings.shutdownTimeoutMs}ms`);
+    const { shutdownDelayMs, shutdownTimeoutMs } = config.settings;
+    // The delay lets the endpoint removal propagate before anything stops (SPEC §10).
+    assert.ok(shutdownDelayMs >= 1000, `shutdown_delay ${shutdownDelayMs}ms`);
+    assert.ok(pod.terminationGracePeriodSeconds * 1000 > shutdownDelayMs + shutdownTimeoutMs,
+      `${pod.terminationGracePeriodSeconds}s vs ${shutdownDelayMs}ms + ${shutdownTimeoutMs}ms`);
   });
 });

@@ -125,7 +125,7 @@ describe('§3 lines: never cut, never mixed, padded prefix', () => {
     assert.equal(out.text, 'web | before\nweb    | GET / 200\nworker | job 17 done\n');
   });
 
-  it('ringmaster\'s own lines: padded like the programs when shorter, never truncated when longer, on the chosen stream', async () => {
+  it('ringmaster\'s own lines: padded like the programs when shorter, never truncated when longer, warnings on stderr', async () => {
     const out = new Recorder();
     const err = new Recorder();
     const o = createOutput({ stdout: out, stderr: err });
@@ -133,7 +133,7 @@ describe('§3 lines: never cut, never mixed, padded prefix', () => {
     o.system('web entered RUNNING (pid 12)');
     o.setNames(['web']);
     o.system('short names');
-    o.system('to stderr', 'stderr');
+    o.system('to stderr', 'warn');
     await o.close();
     assert.equal(out.text, 'ringmaster       | web entered RUNNING (pid 12)\nringmaster | short names\n');
     assert.equal(err.text, 'ringmaster | to stderr\n');

@@ -211,7 +211,8 @@ programs:
     await rm.waitFor(/stopped: dog \(terminated by SIGTERM; by watchdog \(no WATCHDOG=1 in time\)\)/);
     // Restarted, and this run keeps pinging: ready again and not restarted again.
     await rm.waitFor(/dog stops pinging[\s\S]*dog is ready \(READY=1\)[\s\S]*dog entered RUNNING/, 20_000);
-    assert.equal(rm.stdout.match(/dog sent no WATCHDOG=1/g)?.length, 1);
+    assert.equal((rm.stdout + rm.stderr).match(/dog sent no WATCHDOG=1/g)?.length, 1, "a warning, on stderr");
+    assert.match(rm.stderr, /dog sent no WATCHDOG=1 for 3s/);
   });
 
   it('a sender in another process group (setsid) is ignored, with a line; its own group\'s is not', async () => {

@@ -91,8 +91,9 @@ programs:
 `);
     const exit = await rm.wait();
     assert.equal(exit.code, 127);
-    assert.match(rm.stdout, /can't find command '\/no\/such\/program'/);
-    assert.match(rm.stdout, /app entered FATAL|gave up: app entered FATAL/);
+    // spawnerr is a warning and FATAL an error: both on stderr (SPEC §3).
+    assert.match(rm.stderr, /can't find command '\/no\/such\/program'/);
+    assert.match(rm.stderr, /app entered FATAL|gave up: app entered FATAL/);
   });
 
   it('critical: a file that is not executable gives 126', async () => {
@@ -187,7 +188,7 @@ programs:
     const exit = await rm.wait();
     const took = Date.now() - t0;
     assert.equal(exit.code, 0);
-    assert.match(rm.stdout, /killing stubborn .* with SIGKILL/);
+    assert.match(rm.stderr, /killing stubborn .* with SIGKILL/);
     assert.ok(took >= 450, `killed too early (${took} ms)`);
   });
 
@@ -218,7 +219,7 @@ programs:
     await rm.signal('SIGTERM');
     assert.equal((await rm.wait()).code, 0);
     assert.equal(alive(straggler), false, 'the TERM-ignoring group member survived');
-    assert.match(rm.stdout, /killing leader .* with SIGKILL/);
+    assert.match(rm.stderr, /killing leader .* with SIGKILL/);
   });
 
   it('a second TERM during the shutdown kills at once', async () => {
@@ -247,7 +248,7 @@ programs:
     await rm.signal('SIGTERM');
     assert.equal((await rm.wait(5000)).code, 0);
     assert.ok(Date.now() - t0 < 3000);
-    assert.match(rm.stdout, /shutdown_timeout \(0\.5s\) reached/);
+    assert.match(rm.stderr, /shutdown_timeout \(0\.5s\) reached/);
   });
 
   it('INT and QUIT shut down like TERM', async () => {
@@ -400,7 +401,9 @@ describe('as PID 1 (SPEC §4)', () => {
     if (!canUnshare()) return t.skip(NO_UNSHARE);
     const dir = tempDir();
     const report = path.join(dir, 'zombies');
+    // "reaped unknown pid" is a debug line (SPEC §3).
     const file = writeConfig(`
+settings: {log_level: debug}
 programs:
   forker: {command: ["sh", "-c", "for i in $(seq 200); do (sleep 0.05 &) ; done; sleep 1000"], startsecs: 0}
   counter:

@@ -183,7 +183,7 @@ const live = new Set();
 /** Spawns one supervisor on the configs in `dir`, in its own process group. */
 export function startSupervisor(side, dir) {
   const argv = side === 'ringmaster'
-    ? [process.execPath, bundleSnapshot(), '-c', path.join(dir, 'r.yaml')]
+    ? [...(/\.c?js$/.test(BUNDLE) ? [process.execPath] : []), bundleSnapshot(), '-c', path.join(dir, 'r.yaml')]
     : ['supervisord', '-n', '-c', path.join(dir, 's.conf')];
   let tail = '';
   let bytes = 0;

@@ -58,7 +58,7 @@ export function programEnv(spec: ProcessSpec, opts: LaunchOptions, user?: { name
 }
 
 /** Where and as whom a program's processes (and its health checks) run, in their own group. */
-function runsAs(program: ProgramConfig, user: ReturnType<typeof resolveUser> | undefined) {
+export function runsAs(program: ProgramConfig, user: ReturnType<typeof resolveUser> | undefined) {
   return { cwd: program.directory, uid: user?.uid, gid: user?.gid, groups: user?.groups, umask: program.umask, pgroup: 'pgroup' as const };
 }
 

@@ -13,11 +13,13 @@ import type { Output } from '../output/types';
 import { emergencyStop } from '../pid1/emergency';
 import { installFailsafe } from '../pid1/failsafe';
 import { killLeftoverChildren } from '../pid1/leftovers';
+import { MemoryTrimmer } from '../pid1/memory-trim';
 import { Reaper } from '../pid1/reaper';
 import { installSignalHandlers, replayEarlySignals } from '../pid1/signals';
 import { LocalSupervisorApi } from '../supervisor/local-api';
 import { Supervisor } from '../supervisor/supervisor';
-import type { StreamName } from '../types';
+import type { Log } from '../types';
+import { liveHookGroups, runHook } from './hooks';
 import { checkCommand, launch, launchCheck } from './launch';
 
 /** Load the config or print every problem (SPEC §2) and return null. */
@@ -32,14 +34,16 @@ export function loadOrReport(file: string | undefined): Config | null {
   }
 }
 
-function makeOutput(config: Config): Output {
+function makeOutput(config: Config, onActivity: () => void): Output {
   const { settings } = config;
   return createOutput({
+    onActivity,
     stdout: process.stdout,
     stderr: process.stderr,
     format: settings.logFormat,
     timestamps: settings.logTimestamps,
     color: settings.logColor,
+    logLevel: settings.logLevel,
   });
 }
 
@@ -54,8 +58,9 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
   const { settings } = config;
 
   const bus = new Bus();
-  const output = makeOutput(config);
-  const log = (text: string, stream?: StreamName) => output.system(text, stream);
+  const trimmer = new MemoryTrimmer((r) => log(`memory trimmed after a quiet spell: rss ${(r.before / 2 ** 20).toFixed(1)} -> ${(r.after / 2 ** 20).toFixed(1)} MiB in ${r.ms.toFixed(0)} ms`, 'debug'));
+  const output = makeOutput(config, () => trimmer.touch());
+  const log: Log = (text, level) => output.system(text, level);
   let serverUrl: string | undefined;
   const events = new EventSystem(bus, log);
   const health = new HealthMonitor({
@@ -65,8 +70,9 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
   health.follow(bus);
   const supervisor = new Supervisor(config, {
     bus,
-    launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl, events, ready: { notifyDir: settings.notifyDir, warn: (text) => log(text, 'stderr') } }),
+    launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl, events, ready: { notifyDir: settings.notifyDir, warn: (text) => log(text, 'warn') } }),
     log,
+    runHook: (spec, hook, timeoutMs, signal) => runHook(spec, hook, timeoutMs, signal, { output, serverUrl }, log),
     healthOf: (spec) => health.state(spec),
     settleOutput: () => output.settle(2000),
     killLeftovers: () => killLeftoverChildren(log),
@@ -81,16 +87,18 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
     sampleUsage,
   });
   output.setNames(supervisor.processes.map((p) => p.name));
+  for (const event of ['process.state', 'processes.changed', 'config.reloaded'] as const) bus.on(event, () => trimmer.touch());
   bus.on('processes.changed', ({ processes }) => output.setNames(processes.map((p) => p.name)));
 
   const reaper = new Reaper();
   reaper.onOrphanReaped((pid, status) => {
-    log(`reaped unknown pid ${pid} (${status.signal !== null ? `signal ${status.signal}` : `exit status ${status.code}`})`);
+    log(`reaped unknown pid ${pid} (${status.signal !== null ? `signal ${status.signal}` : `exit status ${status.code}`})`, 'debug');
     bus.emit('pid1.reaped', { pid, status });
   });
   reaper.start();
   const removeSignals = installSignalHandlers(settings, {
-    shutdown: (sig) => supervisor.shutdown(`received ${sig}, shutting down`),
+    // shutdown_delay applies to TERM, the signal of `docker stop` and Kubernetes; INT and QUIT are a person asking now.
+    shutdown: (sig) => supervisor.shutdown(`received ${sig}, shutting down`, 0, sig === 'SIGTERM' ? settings.shutdownDelayMs : 0),
     forward: (sig) => supervisor.forwardSignal(sig),
     // The one reload path (SIGHUP, ctl reload, XML-RPC restart): a bad config is reported and changes nothing.
     reload: () => void api.reload().catch(() => {}),
@@ -101,18 +109,19 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
   const reopenLogs = () => output.reopenLogs();
   process.on('SIGUSR2', reopenLogs);
   const removeFailsafe = installFailsafe(() => {
-    for (const t of emergencyStop(() => supervisor.liveGroups().map((g) => -g))) log(`killing process group ${-t} with SIGKILL: by the failsafe`, 'stderr');
+    for (const t of emergencyStop(() => [...supervisor.liveGroups(), ...liveHookGroups()].map((g) => -g))) log(`killing process group ${-t} with SIGKILL: by the failsafe`, 'error');
     // A fatal signal is raised again right after this: what is queued must be out by then.
     output.flushSync();
   }, log);
 
   // No socket at all is a warning: stderr (SPEC §3); one in the temp dir instead is information.
-  const control = await startControlServer(settings.socket, { api, log }, (text) => log(text, 'stderr'), log);
-  const http = await startHttpListener(settings, { api, log }, log);
+  const onRequest = () => trimmer.touch();
+  const control = await startControlServer(settings.socket, { api, log, onRequest }, (text) => log(text, 'warn'), log);
+  const http = await startHttpListener(settings, { api, log, onRequest }, (text) => log(text, 'warn'));
   if (http.address) log(`listening on http://${http.address}${settings.httpUsername ? '' : ' (probes and /metrics only: no http_username)'}`);
   if (control.socketPath) serverUrl = `unix://${control.socketPath}`;
 
-  for (const w of config.warnings ?? []) log(`warning: ${formatProblem(w)}`);
+  for (const w of config.warnings ?? []) log(`warning: ${formatProblem(w)}`, 'warn');
   log(`ringmaster ${process.pid === 1 ? 'as PID 1' : `pid ${process.pid}`}, ${supervisor.processes.length} processes from ${config.files.join(', ')}`);
   // Supervising is the point even when nothing runs (e.g. every program ended, none critical).
   const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
@@ -120,6 +129,7 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
   supervisor.start();
   const code = await supervisor.finished;
   clearInterval(keepAlive);
+  trimmer.close();
   health.close();
   events.close();
   await Promise.all([control.close(), http.close()]);

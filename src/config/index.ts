@@ -1,5 +1,6 @@
 import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import { checkDependencies } from './health';
+import { checkStageDependencies } from './lifecycle';
 import { checkProcessNames } from './process-name';
 import { readProgram } from './program';
 import { DEFAULT_SETTINGS, SETTINGS_KEYS, applySetting, checkSettingsNode } from './settings';
@@ -84,6 +85,7 @@ export function loadConfig(opts: SourceOptions): Config {
   const groups = readGroups(groupEntries, programEntries, programs);
   keepUsr2ForLogs(settings, programs, settingEntries.has('forward_signals') || opts.env.RINGMASTER_FORWARD_SIGNALS !== undefined);
   checkDependencies(programs, new Set(programEntries.keys()), problems);
+  checkStageDependencies(programs, problems);
   checkProcessNames(programs, problems);
 
   if (problems.length > 0 || sources.length === 0) {

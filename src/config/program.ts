@@ -6,7 +6,8 @@ import { MAX_ENV_FILE_BYTES, readConfigText } from './read-file';
 import { readDependsOn, readHealthcheck } from './health';
 import { readReady } from './ready';
 import { shellSplit } from './shellwords';
-import type { ProgramConfig, ProgramLogFile, Settings } from './types';
+import { checkStageKeys, HOOK_TIMEOUT_DEFAULT_MS, readHooks, readHookTimeout, readStage } from './lifecycle';
+import type { ProgramConfig, ProgramLogFile, Settings, Stage } from './types';
 import { resolveUser } from './users';
 import { closest, describe, type ValueReader } from './values';
 import { EVENT_TYPE_NAMES } from '../types';
@@ -20,6 +21,7 @@ export const PROGRAM_KEYS = [
   'stderr_logfile', 'stderr_logfile_maxbytes', 'stderr_logfile_backups',
   'stdout_events_enabled', 'stderr_events_enabled', 'stdout_capture_maxbytes', 'stderr_capture_maxbytes',
   'ready', 'ready_timeout', 'watchdog',
+  'stage', 'hooks', 'hook_timeout',
 ] as const;
 
 /** Keys of an `eventlisteners:` entry besides the program keys. */
@@ -60,24 +62,31 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
 
   const shell = get('shell', (n, p) => r.bool(n, p), false);
   const commandNode = values.get('command');
-  const problemsBeforeCommand = r.problems.length;
+  // One parser for `command` and every hook (SPEC §10: a hook is a command "as `command`").
+  const readCommand = (n: Node, p: string): { argv: string[]; text: string } | undefined => {
+    const before = r.problems.length;
+    let argv: string[] = [];
+    let text = '';
+    if (isSeq(n)) {
+      argv = r.stringList(n, p) ?? [];
+      text = argv.join(' ');
+      if (shell) argv = ['/bin/sh', '-c', text];
+    } else {
+      text = r.text(n, p) ?? '';
+      if (shell) argv = ['/bin/sh', '-c', text];
+      else {
+        const split = shellSplit(text);
+        if (split.error) r.fail(n, p, split.error);
+        argv = split.argv;
+      }
+    }
+    if (argv.length === 0 && r.problems.length === before) r.fail(n, p, 'is empty');
+    return r.problems.length === before ? { argv, text } : undefined;
+  };
   let argv: string[] = [];
   let commandText = '';
   if (!commandNode) r.fail(keyNode, `${base}.command`, 'is required');
-  else if (isSeq(commandNode)) {
-    argv = r.stringList(commandNode, `${base}.command`) ?? [];
-    commandText = argv.join(' ');
-    if (shell) argv = ['/bin/sh', '-c', commandText];
-  } else {
-    commandText = r.text(commandNode, `${base}.command`) ?? '';
-    if (shell) argv = ['/bin/sh', '-c', commandText];
-    else {
-      const split = shellSplit(commandText);
-      if (split.error) r.fail(commandNode, `${base}.command`, split.error);
-      argv = split.argv;
-    }
-  }
-  if (commandNode && argv.length === 0 && r.problems.length === problemsBeforeCommand) r.fail(commandNode, `${base}.command`, 'is empty');
+  else ({ argv, text: commandText } = readCommand(commandNode, `${base}.command`) ?? { argv, text: commandText });
 
   const autorestart = get('autorestart', (n, p) => {
     const t = isScalar(n) && typeof n.value === 'boolean' ? String(n.value) : r.text(n, p);
@@ -176,6 +185,10 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     return { path: target === 'AUTO' ? target : path.resolve(r.source.dir, target), maxBytes, backups };
   };
 
+  const stage = get('stage', (n, p) => readStage(r, n, p), 'main' as Stage);
+  checkStageKeys(r, base, stage, values, listener);
+  const oneShot = stage !== 'main';
+
   const program: ProgramConfig = {
     name,
     argv,
@@ -185,11 +198,12 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     environment,
     user,
     umask,
-    autostart: get('autostart', (n, p) => r.bool(n, p), true),
-    autorestart,
+    // An init or finish program runs once when its stage comes (config/lifecycle.ts refuses these keys on it).
+    autostart: oneShot ? stage === 'init' : get('autostart', (n, p) => r.bool(n, p), true),
+    autorestart: oneShot ? false : autorestart,
     exitcodes,
-    startsecsMs: get('startsecs', (n, p) => r.duration(n, p), 1000),
-    startretries: get('startretries', (n, p) => r.int(n, p, 0), 3),
+    startsecsMs: oneShot ? 0 : get('startsecs', (n, p) => r.duration(n, p), 1000),
+    startretries: oneShot ? 0 : get('startretries', (n, p) => r.int(n, p, 0), 3),
     backoff,
     stopsignal: get('stopsignal', (n, p) => r.signal(n, p), 'SIGTERM' as NodeJS.Signals),
     stopwaitsecsMs: get('stopwaitsecs', (n, p) => r.duration(n, p), 10_000),
@@ -216,6 +230,9 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     dependsOn: get('depends_on', (n, p) => readDependsOn(r, n, p), []),
     healthcheck: get('healthcheck', (n, p) => readHealthcheck(r, n, p), undefined),
     ready: readReady(r, base, values, listener),
+    stage,
+    hooks: get('hooks', (n, p) => readHooks(r, n, p, readCommand), {}),
+    hookTimeoutMs: get('hook_timeout', (n, p) => readHookTimeout(r, n, p), HOOK_TIMEOUT_DEFAULT_MS),
     source: { file: r.source.file, ...r.source.pos(keyNode) },
   };
   if (listener && program.redirectStderr) r.fail(values.get('redirect_stderr'), `${base}.redirect_stderr`, 'is not allowed for an event listener: its stdout is the protocol channel');

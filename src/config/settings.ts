@@ -13,6 +13,8 @@ export const DEFAULT_SETTINGS: Settings = {
   signalRewrite: {},
   logdir: '/var/log/ringmaster',
   environment: {},
+  shutdownDelayMs: 0,
+  logLevel: 'info',
 };
 
 /** `127.0.0.1:9001`, `[::1]:9001`, `:9001` or `*:9001` (every interface), or just `9001`. */
@@ -86,6 +88,8 @@ const SETTINGS: Record<string, Apply> = {
     if (Buffer.byteLength(text) > MAX_SOCKET_PATH_BYTES - 40) return void r.fail(n, p, `is too long for socket paths in it: at most ${MAX_SOCKET_PATH_BYTES - 40} bytes`);
     set(s, 'notifyDir', text);
   },
+  shutdown_delay: (r, n, p, s) => set(s, 'shutdownDelayMs', r.duration(n, p)),
+  log_level: (r, n, p, s) => set(s, 'logLevel', r.oneOf(n, p, ['debug', 'info', 'warn', 'error'] as const)),
   http: (r, n, p, s) => set(s, 'http', listenAddress(r, n, p)),
   http_username: (r, n, p, s) => set(s, 'httpUsername', nonEmpty(r, n, p, r.text(n, p))),
   http_password: (r, n, p, s) => {

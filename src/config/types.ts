@@ -3,6 +3,19 @@
 
 export type ExitPolicy = 'critical' | 'any' | 'all';
 export type AutoRestart = true | false | 'unexpected';
+/** SPEC §10: init programs run one by one before any main one starts; finish ones after all stopped. */
+export type Stage = 'init' | 'main' | 'finish';
+export type HookName = 'pre_start' | 'post_start' | 'pre_stop' | 'post_stop';
+/** ringmaster's own lines at or above `settings.log_level` are written (SPEC §3). */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** A hook's command: split like `command` (and run with /bin/sh -c when the program has `shell: true`). */
+export interface HookCommand {
+  argv: string[];
+  text: string;
+}
+
+export type ProgramHooks = Partial<Record<HookName, HookCommand>>;
 
 /** Where a value came from, for messages like `FILE:LINE:COL: programs.web.command: …`. */
 export interface SourcePos {
@@ -39,6 +52,9 @@ export interface Settings {
   httpPassword?: string;
   /** `ready: notify` sockets as files in this directory; unset: abstract addresses (no file). */
   notifyDir?: string;
+  /** After a TERM: /readyz fails at once, the programs keep running this long, then the ordered stop. */
+  shutdownDelayMs: number;
+  logLevel: LogLevel;
 }
 
 /** A program stream's copy in a file (Supervisor's stdout_logfile and friends). */
@@ -102,6 +118,10 @@ export interface ProgramConfig {
   healthcheck?: HealthCheckConfig;
   /** SPEC §10 `ready:`: STARTING until the program itself says it is ready. */
   ready?: ReadyConfig;
+  stage: Stage;
+  hooks: ProgramHooks;
+  /** Each hook's bound; then its process group is killed. */
+  hookTimeoutMs: number;
   source: SourcePos;
 }
 

@@ -13,6 +13,8 @@ import type { RpcDeps } from './xmlrpc/methods';
 export type ApiDeps = RpcDeps & {
   /** The control socket (mode 0700) is trusted; the TCP listener's open paths are not. */
   trusted?: boolean;
+  /** Told of every request (the memory trimmer waits for quiet). */
+  onRequest?: () => void;
 };
 
 const MAX_BODY = 64 * 1024;
@@ -64,8 +66,9 @@ function resultJson(o: Outcome) {
 
 /** Serve one request; whatever goes wrong inside is this request's 500, never ringmaster's crash. */
 export function serve(req: IncomingMessage, res: ServerResponse, deps: ApiDeps): void {
+  deps.onRequest?.();
   handle(req, res, deps).catch((err: unknown) => {
-    deps.log(`control request ${req.method} ${JSON.stringify(req.url)} failed: ${(err as Error)?.stack ?? err}`, 'stderr');
+    deps.log(`control request ${req.method} ${JSON.stringify(req.url)} failed: ${(err as Error)?.stack ?? err}`, 'error');
     if (!res.headersSent) send(res, 500, { error: 'internal error' });
     else res.destroy();
   });

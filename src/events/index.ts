@@ -5,7 +5,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Bus } from '../bus';
 import type { ProgramConfig } from '../config/types';
-import type { ProcessSnapshot, ProcessSpec, ProcessState, SupervisorEvent } from '../types';
+import { subscribes, type Log, type ProcessSnapshot, type ProcessSpec, type ProcessState, type SupervisorEvent } from '../types';
 import { CaptureFilter } from './capture';
 import { EventDispatch } from './dispatch';
 import { ListenerPool } from './pool';
@@ -24,7 +24,7 @@ export class EventSystem {
 
   constructor(
     private readonly bus: Bus,
-    private readonly log: (text: string) => void,
+    private readonly log: Log,
   ) {
     this.dispatch = new EventDispatch(bus);
   }
@@ -67,7 +67,6 @@ export class EventSystem {
     );
     this.sync(processes, programs);
     this.dispatch.publish('SUPERVISOR_STATE_CHANGE_RUNNING', []);
-    this.startTicks();
   }
 
   /**
@@ -91,6 +90,7 @@ export class EventSystem {
     for (const g of this.groups) if (!now.has(g)) this.dispatch.publish('PROCESS_GROUP_REMOVED', [['groupname', g]], '');
     for (const g of now) if (!this.groups.has(g)) this.dispatch.publish('PROCESS_GROUP_ADDED', [['groupname', g]], '');
     this.groups = now;
+    this.armTicks();
   }
 
   close(): void {
@@ -116,10 +116,20 @@ export class EventSystem {
     this.dispatch.publish(`PROCESS_STATE_${to}`, fields, undefined, change);
   }
 
-  /** TICK_5/60/3600 at each boundary of its period after the start (none at the start itself). */
-  private startTicks(): void {
+  /**
+   * TICK_5/60/3600 at each boundary of its period (none at the start itself), and only while a
+   * listener pool subscribes to one of them: with none, no timer wakes ringmaster up.
+   */
+  private armTicks(): void {
+    const wanted = [...this.pools.values()].some(({ pool }) => TICKS.some((t) => subscribes(pool.config.events, `TICK_${t}`)));
+    if (!wanted) {
+      if (this.tickTimer) clearTimeout(this.tickTimer);
+      this.tickTimer = undefined;
+      return;
+    }
+    if (this.tickTimer) return;
     const now = Math.floor(Date.now() / 1000);
-    for (const period of TICKS) this.lastTick[period] = now - (now % period);
+    for (const period of TICKS) this.lastTick[period] ??= now - (now % period);
     const arm = () => {
       const ms = 5000 - (Date.now() % 5000) + 5;
       this.tickTimer = setTimeout(() => {

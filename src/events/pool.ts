@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { EventDispatch } from './dispatch';
 import { payloadText, subscribes, type SupervisorEvent } from './types';
+import type { Log } from '../types';
 
 export interface PoolConfig {
   /** The pool's name: the `eventlisteners:` key, `pool:` in the header. */
@@ -72,7 +73,7 @@ class Listener {
       if (this.resultLength === null) {
         const nl = this.input.indexOf(0x0a);
         if (nl < 0 && this.input.length > MAX_RESULT_LINE) {
-          this.pool.log(`${this.name}: result line longer than ${MAX_RESULT_LINE} bytes`);
+          this.pool.log(`${this.name}: result line longer than ${MAX_RESULT_LINE} bytes`, 'warn');
           this.input = Buffer.alloc(0);
           this.becomeUnknown();
           return;
@@ -82,7 +83,7 @@ class Listener {
         this.input = this.input.subarray(nl + 1);
         const length = line.slice(RESULT_TOKEN_START).trim();
         if (!/^[-+]?\d+$/.test(length) || Number(length) > MAX_RESULT_BYTES) {
-          this.pool.log(`${this.name}: bad result line: '${line}'`);
+          this.pool.log(`${this.name}: bad result line: '${line}'`, 'warn');
           this.input = Buffer.alloc(0);
           this.becomeUnknown();
           return;
@@ -117,7 +118,7 @@ class Listener {
 
   private becomeUnknown(): void {
     this.setState('UNKNOWN');
-    this.pool.log(`${this.name}: has entered the UNKNOWN state and will no longer receive events, this usually indicates the process violated the eventlistener protocol`);
+    this.pool.log(`${this.name}: has entered the UNKNOWN state and will no longer receive events, this usually indicates the process violated the eventlistener protocol`, 'warn');
     const event = this.current;
     this.current = undefined;
     if (event) this.pool.rebuffer(event);
@@ -144,7 +145,7 @@ export class ListenerPool {
   constructor(
     readonly config: PoolConfig,
     private readonly bus: EventDispatch,
-    readonly log: (text: string) => void,
+    readonly log: Log,
   ) {}
 
   /** Offered every published event; keeps the ones the pool subscribes to. */
@@ -168,7 +169,7 @@ export class ListenerPool {
   private accept(e: Buffered, head: boolean): void {
     if (this.buffer.length >= this.config.bufferSize) {
       const dropped = this.buffer.shift()!;
-      this.log(`pool ${this.config.name} event buffer overflowed, discarding event ${dropped.event.serial}`);
+      this.log(`pool ${this.config.name} event buffer overflowed, discarding event ${dropped.event.serial}`, 'warn');
     }
     if (head) this.buffer.unshift(e);
     else this.buffer.push(e);

@@ -1,3 +1,4 @@
+import type { LogLevel } from '../config/types';
 import type { Readable, Writable } from 'node:stream';
 import { colorFor, makeFormat, timestamp, type FormatOptions } from './format';
 import { LineSplitter } from './line-splitter';
@@ -19,7 +20,13 @@ export interface OutputOptions {
   env?: NodeJS.ProcessEnv;
   /** Bytes kept per process and stream for tail. */
   tailBytes?: number;
+  /** Told once per turn of the event loop in which output was written. */
+  onActivity?: () => void;
+  /** ringmaster's own lines below this level are not written (SPEC §3 `log_level`); programs' lines always are. */
+  logLevel?: LogLevel;
 }
+
+const LEVEL_RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
 function wantsColor(mode: OutputOptions['color'], stream: Writable, env: NodeJS.ProcessEnv): boolean {
   if (mode === 'always') return true;
@@ -52,6 +59,7 @@ class Sink {
   private readonly uncork = () => {
     this.corked = false;
     this.stream.uncork();
+    this.onActivity();
   };
   private held: Buffer[] = [];
   private heldBytes = 0;
@@ -86,7 +94,11 @@ class Sink {
   };
   readonly sources = new Set<Source>();
 
-  constructor(readonly stream: Writable) {
+  constructor(
+    readonly stream: Writable,
+    /** Once per turn of the event loop that wrote something. */
+    private readonly onActivity: () => void,
+  ) {
     // A reader that went away (EPIPE) must not take the supervisor down.
     stream.on('error', this.onGone);
     stream.on('close', this.onGone);
@@ -228,7 +240,8 @@ export function createOutput(opts: OutputOptions): Output {
   const idleMs = opts.idleFlushMs ?? 100;
   const maxLine = opts.maxLine ?? 65536;
   const env = opts.env ?? process.env;
-  const sinks: Record<StreamName, Sink> = { stdout: new Sink(opts.stdout), stderr: new Sink(opts.stderr) };
+  const onActivity = opts.onActivity ?? (() => {});
+  const sinks: Record<StreamName, Sink> = { stdout: new Sink(opts.stdout, onActivity), stderr: new Sink(opts.stderr, onActivity) };
   const formats: Record<StreamName, FormatOptions> = {
     stdout: { json: opts.format === 'json', timestamps: !!opts.timestamps, color: wantsColor(opts.color, opts.stdout, env) },
     stderr: { json: opts.format === 'json', timestamps: !!opts.timestamps, color: wantsColor(opts.color, opts.stderr, env) },
@@ -248,16 +261,20 @@ export function createOutput(opts: OutputOptions): Output {
     const color = formats[stream].color ? colorFor(colors.get(name)!) : null;
     return makeFormat(name, stream, width, color, formats[stream]);
   };
-  const systemLine = (text: string, stream: StreamName): Buffer => {
+  const threshold = LEVEL_RANK[opts.logLevel ?? 'info'];
+  const systemLine = (text: string, stream: StreamName, level: LogLevel): Buffer => {
     const f = formats[stream];
-    if (f.json) return Buffer.from(`{"time":"${timestamp()}","program":"${SYSTEM_NAME}","stream":"${stream}","line":${JSON.stringify(text)}}\n`);
+    if (f.json) return Buffer.from(`{"time":"${timestamp()}","program":"${SYSTEM_NAME}","stream":"${stream}","level":"${level}","line":${JSON.stringify(text)}}\n`);
     const name = f.color ? `\x1b[1m${SYSTEM_NAME.padEnd(width)}\x1b[0m` : SYSTEM_NAME.padEnd(width);
     return Buffer.from(`${f.timestamps ? timestamp() + ' ' : ''}${name} | ${text}\n`);
   };
   for (const stream of ['stdout', 'stderr'] as const) {
-    sinks[stream].dropNotice = (count) => systemLine(`${count} of ringmaster's own lines were dropped while this output was stalled (the newest were kept)`, stream);
+    sinks[stream].dropNotice = (count) => systemLine(`${count} of ringmaster's own lines were dropped while this output was stalled (the newest were kept)`, stream, 'warn');
   }
-  const warn = (text: string) => sinks.stdout.writeSystem(systemLine(text, 'stdout'));
+  // A log file that cannot be written: a warning, so on stderr (SPEC §3).
+  const warn = (text: string) => {
+    if (threshold <= LEVEL_RANK.warn) sinks.stderr.writeSystem(systemLine(text, 'stderr', 'warn'));
+  };
   const flushAtExit = () => {
     sinks.stdout.flushNow();
     sinks.stderr.flushNow();
@@ -323,8 +340,11 @@ export function createOutput(opts: OutputOptions): Output {
       };
     },
 
-    system(text, streamName = 'stdout') {
-      sinks[streamName].writeSystem(systemLine(text, streamName));
+    system(text, level = 'info') {
+      if (LEVEL_RANK[level] < threshold) return;
+      // Warnings and errors on stderr, so a log agent mapping stderr to a severity sees them as such.
+      const streamName: StreamName = LEVEL_RANK[level] >= LEVEL_RANK.warn ? 'stderr' : 'stdout';
+      sinks[streamName].writeSystem(systemLine(text, streamName, level));
       mainLog.write(Buffer.from(`${timestamp()} ${text}\n`));
     },
 

@@ -1,3 +1,4 @@
+import type { LogLevel } from '../config/types';
 import type { Readable } from 'node:stream';
 import type { LogFileConfig } from './logfile';
 import type { TailBuffer } from './tail';
@@ -30,8 +31,8 @@ export interface Output {
    * function is called. One observer per process name; a new one replaces the old.
    */
   observe(name: string, observer: OutputObserver): () => void;
-  /** A message of ringmaster itself: `ringmaster | text`. */
-  system(text: string, stream?: StreamName): void;
+  /** A message of ringmaster itself: `ringmaster | text`; warn and error on stderr, below log_level dropped. */
+  system(text: string, level?: LogLevel): void;
   /** The recent output of a process's stream (bounded), or undefined if it never printed (unless `create`). */
   tail(name: string, stream: StreamName, create?: boolean): TailBuffer | undefined;
   /** ringmaster's own recent messages (Supervisor's main log, for readLog). */

@@ -1,4 +1,5 @@
 import { trySignal } from '../signal-util';
+import type { Log } from '../types';
 import { descendantPids } from './proc';
 
 /**
@@ -9,15 +10,17 @@ import { descendantPids } from './proc';
  * issue #12, 12). So every descendant is killed, again and again as new ones are adopted, until
  * none is left or `waitMs` has passed.
  */
-export async function killLeftoverChildren(log: (text: string) => void, waitMs = 2000): Promise<void> {
+export async function killLeftoverChildren(log: Log, waitMs = 2000): Promise<void> {
   const until = Date.now() + waitMs;
   const killed = new Set<number>();
   for (let leftovers = descendantPids(); leftovers.length > 0 && Date.now() < until; leftovers = descendantPids()) {
     for (const pid of leftovers) {
-      if (!killed.has(pid)) log(`killing leftover process ${pid} with SIGKILL`);
+      // One line per process is debug (SPEC §3: per-orphan lines); the count below is the warning.
+      if (!killed.has(pid)) log(`killing leftover process ${pid} with SIGKILL`, 'debug');
       killed.add(pid);
       trySignal(pid, 'SIGKILL');
     }
     await new Promise((r) => setTimeout(r, 20));
   }
+  if (killed.size > 0) log(`killed ${killed.size} leftover process${killed.size === 1 ? '' : 'es'} outside every program's process group`, 'warn');
 }

@@ -79,4 +79,9 @@ export interface NativeAddon {
    * chmod'ed to `mode`, default 0600), read on the event loop. Throws an errno-shaped error.
    */
   notifyOpen(address: string, onMessage: NotifyCallback, mode?: number): NotifyHandle;
+  /**
+   * malloc_trim(0), then MADV_DONTNEED on the executable's read-only mappings that hold no
+   * copy-on-write page; returns the bytes advised away, or -1 if /proc/self/smaps is unreadable.
+   */
+  trimMemory(): number;
 }

@@ -79,4 +79,5 @@ export const native: NativeAddon = {
   peek: () => loaded().peek(),
   setSubreaper: () => loaded().setSubreaper(),
   notifyOpen: (address, onMessage, mode) => loaded().notifyOpen(address, onMessage, mode),
+  trimMemory: () => loaded().trimMemory(),
 };

@@ -1,4 +1,5 @@
 import { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { native } from './native';
 import type { WaitResult } from './native-types';
 import { childPids as listChildren } from './proc';
@@ -10,8 +11,11 @@ import { childPids as listChildren } from './proc';
  *     wrapping ChildProcess.prototype.spawn, which spawn/exec/execFile/fork all go through, and
  *     are never touched: libuv reaps them with waitpid(pid) and emits their 'exit'.
  *   - Anything else that ends is an orphan we adopted (as PID 1 or child subreaper).
- * On SIGCHLD (batched with setImmediate) and on a slow safety sweep: peek at an ended child with
- * waitid(WNOWAIT), reap it with waitpid(pid) unless it is libuv's, repeat until none is left.
+ * On SIGCHLD (batched with setImmediate): peek at an ended child with waitid(WNOWAIT), reap it
+ * with waitpid(pid) unless it is libuv's, repeat until none is left. libuv turns each signal into
+ * a write on its self-pipe, so once the listener is installed (and one drain done) no exit can
+ * go unseen: there is no periodic sweep, and an idle ringmaster is not woken. Only when SIGCHLD
+ * arrives blocked (a parent's mask we inherited) is a 5-second sweep the fallback.
  * Never waitpid(-1): it would steal libuv's statuses and their 'exit' events would never fire.
  * Not covered: child_process used inside worker threads (another ChildProcess class), and
  * spawnSync (it reaps its own child before any of this can run).
@@ -39,13 +43,13 @@ function wrapChildProcessSpawn(): void {
   proto.ringmasterWrapped = true;
 }
 
-/** The running Reaper's sweep timer: ref'd while native children are tracked (see trackChild). */
+/** The running Reaper's loop holder (and sweep, if any): ref'd while native children are tracked. */
 let sweepTimer: NodeJS.Timeout | undefined;
 
 /**
  * Called by spawn.ts right after a native spawn: `onExit` gets the child's wait status once.
  * libuv knows nothing of these children and a SIGCHLD listener does not keep the event loop
- * alive, so while any is tracked the sweep timer holds the loop open (as libuv's process handle
+ * alive, so while any is tracked a timer holds the loop open (as libuv's process handle
  * would): else a child that closed its pipes could let ringmaster exit before its SIGCHLD.
  */
 export function trackChild(pid: number, onExit: (r: WaitResult) => void): void {
@@ -64,8 +68,10 @@ function untrack(pid: number): ((r: WaitResult) => void) | undefined {
 const LIBUV_RETRY_MS = 5;
 /** The retry doubles while the same child stays in the way, up to this. */
 const LIBUV_RETRY_MAX_MS = 1000;
-/** The slow safety sweep; SIGCHLD is the trigger, this only guards against a lost wake-up. */
+/** The sweep when SIGCHLD cannot reach us (blocked in the mask we inherited). */
 const SWEEP_MS = 5000;
+/** Longest Node timer: holds the loop open while children are tracked, never fires in practice. */
+const HOLD_MS = 2 ** 31 - 1;
 
 export type OrphanListener = (pid: number, status: WaitResult) => void;
 
@@ -91,11 +97,13 @@ export class Reaper {
     trackChild(pid, onExit);
   }
 
-  /** Listen for SIGCHLD, start the sweep, and become a child subreaper when not PID 1. */
+  /** Listen for SIGCHLD (sweep only if it is blocked), and become a child subreaper when not PID 1. */
   start(): void {
     if (this.sweep) return;
     process.on('SIGCHLD', this.onSigchld);
-    this.sweep = setInterval(() => this.drain(), SWEEP_MS);
+    const blocked = sigchldBlocked();
+    if (blocked) process.stderr.write('ringmaster: warning: SIGCHLD is blocked in the signal mask ringmaster was started with; checking for ended children every 5 s\n');
+    this.sweep = setInterval(() => this.drain(), blocked ? SWEEP_MS : HOLD_MS);
     sweepTimer = this.sweep;
     if (tracked.size === 0) this.sweep.unref();
     if (process.pid !== 1 && !native.setSubreaper()) {
@@ -156,6 +164,16 @@ export class Reaper {
     if (onExit) onExit(status);
     else for (const l of this.listeners) l(pid, status);
     return true;
+  }
+}
+
+/** Whether SIGCHLD (17) is blocked for the main thread (SigBlk of /proc/self/status, hex). */
+function sigchldBlocked(): boolean {
+  try {
+    const mask = /^SigBlk:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    return mask !== undefined && (BigInt(`0x${mask}`) & (1n << 16n)) !== 0n;
+  } catch {
+    return false;
   }
 }
 

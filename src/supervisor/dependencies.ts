@@ -2,7 +2,7 @@
 // the order of the shutdown. Everything is computed from the current process list on each call,
 // so processes added or removed at runtime (reload) are taken as they are.
 import type { Dependency } from '../config/types';
-import type { HealthState } from '../types';
+import type { HealthState, Log } from '../types';
 import type { SupervisedProcess } from './process';
 
 export interface DependencyView {
@@ -15,7 +15,7 @@ export interface GateHooks {
   start(p: SupervisedProcess): void;
   /** False during the shutdown: nothing more is started. */
   mayStart(): boolean;
-  log(text: string): void;
+  log: Log;
   /**
    * A dependency ended for good without meeting its condition: `p` can never start on its own.
    * The exit policy treats it as ended with the dependency's code.
@@ -152,7 +152,7 @@ export class DependencyGate {
     if (!blocked) return void this.reportedBlocked.delete(p);
     if (this.reportedBlocked.has(p)) return;
     this.reportedBlocked.add(p);
-    this.hooks.log(`${p.name} cannot start: ${blocked.why}`);
+    this.hooks.log(`${p.name} cannot start: ${blocked.why}`, 'warn');
     this.hooks.blocked(p, blocked.code, blocked.why);
   }
 }

@@ -4,7 +4,7 @@ import type { Bus } from '../bus';
 import { ConfigError, formatProblem, type Config } from '../config/types';
 import { SupervisorError, type ErrorCode } from '../errors';
 import { parseSignal } from '../signal-util';
-import type { ProcessSpec, StreamName } from '../types';
+import type { Log, ProcessSpec, StreamName } from '../types';
 import type { ApiEvent, LogRange, LogSlice, Outcome, ProcessUsage, ProgramInfo, ReloadResult, Results, SupervisorApi, SupervisorStatus } from './api';
 import { MAX_STDIN_QUEUED, type SupervisedProcess } from './process';
 import { processSpecs } from './process-names';
@@ -32,7 +32,7 @@ export interface LocalApiDeps {
   bus: Bus;
   logs: LogStore;
   /** A ringmaster line; warnings go to stderr. */
-  log(text: string, stream?: StreamName): void;
+  log: Log;
   /** Read the config files again; throws ConfigError. */
   readConfig(): Config;
   /** Supervisor's pre-check: a missing command is NO_FILE, a bad one NOT_EXECUTABLE (null: fine). */
@@ -181,7 +181,7 @@ export class LocalSupervisorApi implements SupervisorApi {
       return diff;
     });
     if (opts.wait === false) {
-      applied.catch((err: Error) => log(`reload failed: ${err.message}`, 'stderr'));
+      applied.catch((err: Error) => log(`reload failed: ${err.message}`, 'error'));
       return { added: [], changed: [], removed: [] };
     }
     return applied;
@@ -227,8 +227,8 @@ export class LocalSupervisorApi implements SupervisorApi {
       return this.deps.readConfig();
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      for (const p of err.problems) this.deps.log(`${why}: ${formatProblem(p)}`);
-      this.deps.log(`${why} refused: ${err.problems.length} problem(s) in the config; nothing was changed`);
+      for (const p of err.problems) this.deps.log(`${why}: ${formatProblem(p)}`, 'error');
+      this.deps.log(`${why} refused: ${err.problems.length} problem(s) in the config; nothing was changed`, 'error');
       throw fail('CANT_REREAD', undefined, err.message);
     }
   }

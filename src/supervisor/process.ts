@@ -1,6 +1,6 @@
 import { groupAlive, trySignal } from '../signal-util';
-import type { ReadyConfig } from '../config/types';
-import type { KillCause, ProcessSpec, ReadySource, StopCause, StopRecord } from '../types';
+import type { HookName, ReadyConfig } from '../config/types';
+import type { KillCause, Log, LogLevel, ProcessSpec, ReadySource, StopCause, StopRecord } from '../types';
 import { backoffDelay } from './backoff';
 import { describeExit, exitCodeOf, isExpected, shellCode, type ExitStatus } from '../exit-status';
 import { ReadyWait } from './ready-wait';
@@ -43,7 +43,12 @@ export interface ProcessDeps {
   /** Start the child for this spec, or throw a SpawnFailure-shaped error. */
   spawn(spec: ProcessSpec): StartedChild;
   /** A ringmaster message line. */
-  log(text: string): void;
+  log: Log;
+  /**
+   * Run one of the program's hooks (SPEC §10), bounded by `timeoutMs` and `signal`: resolves
+   * with 0 when it succeeded, else the code it failed with. Absent: hooks are not run.
+   */
+  runHook?(spec: ProcessSpec, hook: HookName, timeoutMs: number, signal: AbortSignal): Promise<number>;
   /** Every state change, after it happened. */
   onTransition(p: SupervisedProcess, from: ProcessState, to: ProcessState): void;
   /** The process ended for good: exited and will not be restarted, or FATAL. */
@@ -109,6 +114,12 @@ export class SupervisedProcess {
   /** sd_notify's MAINPID of this run (0: none). */
   private mainPid = 0;
   private readonly now: () => number;
+  /** Aborts the hooks of this process that are running (a kill, a stop during pre_start). */
+  private hookAbort: AbortController | undefined;
+  /** Counts starts, so a pre_start that ends after a stop or a newer start is ignored. */
+  private attempt = 0;
+  /** The code of the pre_start hook that failed this start (the FATAL code), else null. */
+  private preStartCode: number | null = null;
 
   constructor(
     readonly spec: ProcessSpec,
@@ -176,7 +187,14 @@ export class SupervisedProcess {
       case 'RUNNING':
         this.stopRecord = { cause, signal: this.spec.program.stopsignal, killed: null };
         this.setState('STOPPING');
-        this.sendStopSignal();
+        if (this.pid === 0) {
+          // Its pre_start hook runs and no child exists yet: the hook is killed, nothing else to
+          // stop, and no pre_stop or post_stop (they bracket a program that ran).
+          this.attempt++;
+          this.abortHooks();
+          this.setState('STOPPED');
+          this.resolveStop();
+        } else this.beginStop();
         break;
       case 'STOPPING':
         break;
@@ -197,10 +215,11 @@ export class SupervisedProcess {
 
   /** SIGKILL now, to the group when killasgroup (stopwaitsecs, the shutdown deadline, a second signal). */
   kill(cause: KillCause, limit?: string): void {
+    this.abortHooks();
     const target = this.killTarget();
     if (target === 0) return;
     this.stopRecord = { ...(this.stopRecord ?? { cause: 'stop', signal: this.spec.program.stopsignal }), killed: cause, limit };
-    this.deps.log(`killing ${this.name} (pid ${this.pid || this.pgid}) with SIGKILL: ${killText(cause, limit)}`);
+    this.deps.log(`killing ${this.name} (pid ${this.pid || this.pgid}) with SIGKILL: ${killText(cause, limit)}`, KILL_LEVEL[cause]);
     trySignal(target, 'SIGKILL');
   }
 
@@ -237,6 +256,7 @@ export class SupervisedProcess {
 
   /** The code this process gives the container when it ends for good (SPEC §5). */
   exitCode(): number {
+    if (this.state === 'FATAL' && this.preStartCode !== null) return this.preStartCode;
     return exitCodeOf(this.state, this.lastExit, this.spawnError?.code ?? null);
   }
 
@@ -246,9 +266,26 @@ export class SupervisedProcess {
     this.spawnError = null;
     this.description = '';
     this.stopRecord = null;
+    this.preStartCode = null;
     this.setState('STARTING');
     this.spawns++;
     this.startedAt = this.now();
+    if (this.hasHook('pre_start')) {
+      // A failing pre_start is a failed start: it counts against startretries and backs off.
+      const attempt = ++this.attempt;
+      void this.hook('pre_start').then((code) => {
+        if (attempt !== this.attempt || this.state !== 'STARTING') return;
+        if (code === 0) return this.spawnChild();
+        this.preStartCode = code;
+        this.description = `pre_start hook failed (exit code ${code})`;
+        this.startFailed();
+      });
+      return;
+    }
+    this.spawnChild();
+  }
+
+  private spawnChild(): void {
     let child: StartedChild;
     try {
       child = this.deps.spawn(this.spec);
@@ -260,14 +297,14 @@ export class SupervisedProcess {
         // Ringmaster itself is out of fds or processes: not the program's failure (issue #12, 5:
         // idle connections made a restarting program go FATAL for good). Retried after the
         // backoff delay, without counting against startretries.
-        this.deps.log(`spawnerr: ${this.name}: ${this.spawnError.message} (ringmaster's own limit, not counted against startretries)`);
+        this.deps.log(`spawnerr: ${this.name}: ${this.spawnError.message} (ringmaster's own limit, not counted against startretries)`, 'warn');
         this.failStreak++;
         this.pid = 0;
         this.setState('BACKOFF');
         this.scheduleRetry();
         return;
       }
-      this.deps.log(`spawnerr: ${this.name}: ${this.spawnError.message}`);
+      this.deps.log(`spawnerr: ${this.name}: ${this.spawnError.message}`, 'warn');
       this.startFailed();
       return;
     }
@@ -310,13 +347,13 @@ export class SupervisedProcess {
       },
       timedOut: (limit) => {
         if (this.state !== 'STARTING' || this.pid === 0) return;
-        this.deps.log(`${this.name} was not ready within ready_timeout ${limit}: killing it (a failed start)`);
+        this.deps.log(`${this.name} was not ready within ready_timeout ${limit}: killing it (a failed start)`, 'warn');
         this.stopRecord = { cause: 'ready_timeout', signal: 'SIGKILL', killed: 'ready_timeout', limit };
         trySignal(this.spec.program.killasgroup ? -this.pgid : this.pid, 'SIGKILL');
       },
       watchdogMissed: (limit) => {
         if (this.state !== 'RUNNING' || !this.deps.mayRestart()) return;
-        this.deps.log(`${this.name} sent no WATCHDOG=1 for ${limit} (watchdog): restarting`);
+        this.deps.log(`${this.name} sent no WATCHDOG=1 for ${limit} (watchdog): restarting`, 'warn');
         void this.stop('watchdog').then(() => {
           if (this.state === 'STOPPED' && this.deps.mayRestart()) this.start();
         });
@@ -349,6 +386,23 @@ export class SupervisedProcess {
     this.startFailures = 0;
     this.setState('RUNNING');
     this.deps.log(`${this.name} entered RUNNING (pid ${this.pid})`);
+    void this.hook('post_start');
+  }
+
+  private hasHook(name: HookName): boolean {
+    return this.deps.runHook !== undefined && this.spec.program.hooks[name] !== undefined;
+  }
+
+  /** Run a hook of this process (0 at once when it has none), bounded by hook_timeout and `limitMs`. */
+  private hook(name: HookName, limitMs = Infinity): Promise<number> {
+    if (!this.hasHook(name)) return Promise.resolve(0);
+    this.hookAbort ??= new AbortController();
+    return this.deps.runHook!(this.spec, name, Math.min(limitMs, this.spec.program.hookTimeoutMs), this.hookAbort.signal);
+  }
+
+  private abortHooks(): void {
+    this.hookAbort?.abort();
+    this.hookAbort = undefined;
   }
 
   private onExit(status: ExitStatus): void {
@@ -415,7 +469,7 @@ export class SupervisedProcess {
       this.setState('BACKOFF');
       this.startFailures = 0;
       this.setState('FATAL');
-      this.deps.log(`gave up: ${this.name} entered FATAL state, too many start retries too quickly`);
+      this.deps.log(`gave up: ${this.name} entered FATAL state, too many start retries too quickly`, 'error');
       this.deps.onEnded(this, this.exitCode(), false);
       return;
     }
@@ -432,6 +486,16 @@ export class SupervisedProcess {
       this.sub = NONE;
       if (this.deps.mayRestart()) this.spawn();
     }, delay);
+  }
+
+  /** pre_stop first (its time counts in stopwaitsecs, so the kill timer is armed before it), then the stop signal. */
+  private beginStop(): void {
+    if (!this.hasHook('pre_stop')) return this.sendStopSignal();
+    this.armKillTimer();
+    const pid = this.pid;
+    void this.hook('pre_stop', this.spec.program.stopwaitsecsMs).then(() => {
+      if (this.state === 'STOPPING' && this.pid === pid) this.sendStopSignal();
+    });
   }
 
   private sendStopSignal(): void {
@@ -473,10 +537,26 @@ export class SupervisedProcess {
     if (this.killTimer) clearTimeout(this.killTimer);
     if (this.groupTimer) clearInterval(this.groupTimer);
     this.killTimer = this.groupTimer = undefined;
-    if (this.state === 'STOPPING') this.setState('STOPPED');
+    const stopped = this.state === 'STOPPING';
+    if (stopped) this.setState('STOPPED');
+    // post_stop at the end of every stop; the stop (and so a shutdown level) is done after it.
+    if (stopped && this.hasHook('post_stop')) {
+      const resolve = this.takeStopWaiters();
+      void this.hook('post_stop').then(resolve);
+    } else this.resolveStop();
+  }
+
+  private resolveStop(): void {
+    this.takeStopWaiters()();
+  }
+
+  /** The stop's waiters so far, as one function that resolves them (later stops wait on their own). */
+  private takeStopWaiters(): () => void {
     const waiters = this.stopWaiters;
     this.stopWaiters = [];
-    for (const w of waiters) w();
+    return () => {
+      for (const w of waiters) w();
+    };
   }
 
   private setState(to: ProcessState): void {
@@ -494,6 +574,9 @@ export class SupervisedProcess {
     if (this.sub.kind === 'restart') this.sub = NONE;
   }
 }
+
+/** A kill asked for (a second signal) is information; one forced by a limit a warning; the failsafe's an error. */
+const KILL_LEVEL: Record<KillCause, LogLevel> = { stopwaitsecs: 'warn', shutdown_timeout: 'warn', 'second signal': 'info', failsafe: 'error', ready_timeout: 'warn' };
 
 /** Who or what stopped it: `stopped by shutdown`. */
 export const CAUSE_TEXT: Record<StopCause, string> = {

@@ -32,6 +32,7 @@ export function snapshotOf(p: SupervisedProcess, health: HealthState | undefined
     waiting,
     stopped,
     health: health ? { ...health, since: seconds(health.since) } : null,
+    stage: program.stage,
     autostart: program.autostart && !program.disabled,
     disabled: program.disabled,
     hasHealthcheck: program.healthcheck !== undefined,

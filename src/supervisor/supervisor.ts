@@ -1,18 +1,21 @@
 import type { Bus } from '../bus';
-import type { Config, ProgramConfig } from '../config/types';
-import type { HealthState, KillCause, StopCause } from '../types';
+import type { Config, HookName, ProgramConfig } from '../config/types';
+import type { HealthState, KillCause, Log, StopCause } from '../types';
 import { diffGroups, diffPrograms, programsByGroup, type ConfigDiff } from './config-diff';
 import { DependencyGate, stopLevels } from './dependencies';
 import { ExitPolicyJudge } from './exit-policy';
 import { SupervisedProcess, type ProcessSpec, type StartedChild } from './process';
 import { processSpecs } from './process-names';
 import { snapshotOf, summaryLine } from './snapshot';
+import { StageRunner } from './stages';
 import type { ProcessState } from './states';
 
 export interface SupervisorDeps {
   /** Starts the child of a process, wiring its output; throws a SpawnFailure-shaped error. */
   launch(spec: ProcessSpec): StartedChild;
-  log(text: string): void;
+  log: Log;
+  /** Run a program's hook (cli/hooks.ts): 0 when it succeeded, else its failure code. */
+  runHook?(spec: ProcessSpec, hook: HookName, timeoutMs: number, signal: AbortSignal): Promise<number>;
   /** Where the supervisor publishes what happens, and hears health checks and reaped orphans. */
   bus: Bus;
   /** The health of a process's current run (the health monitor's, built by cli/run.ts). */
@@ -39,6 +42,13 @@ export class Supervisor {
   readonly finished: Promise<number>;
 
   private shuttingDown = false;
+  /** Main programs are started (by autostart, reload, addGroup) only once the init stage is over. */
+  private mainStarted = false;
+  /** Set when the shutdown turned into killing everything: no more finish program or hook runs. */
+  private hardStop: KillCause | null = null;
+  /** The pending start of the ordered stop during settings.shutdown_delay. */
+  private delayTimer: NodeJS.Timeout | undefined;
+  private readonly stages: StageRunner;
   private exitCode = 0;
   private resolveFinished!: (code: number) => void;
   private judge: ExitPolicyJudge;
@@ -72,6 +82,7 @@ export class Supervisor {
         this.onOrphanReaped();
       }),
     );
+    this.stages = new StageRunner({ processes: this.processes, log: deps.log, mayContinue: () => this.hardStop === null });
     this.addPrograms(config.programs);
     this.judge = new ExitPolicyJudge(config.settings.exitPolicy, this.processes);
   }
@@ -114,13 +125,28 @@ export class Supervisor {
    * depends_on waits until its dependencies meet their conditions.
    */
   start(): void {
+    void this.runInitThenMain();
+  }
+
+  /** SPEC §10: every init program to its end, in order; the first failure ends the container with its code. */
+  private async runInitThenMain(): Promise<void> {
+    const failed = await this.stages.runInit(() => this.shuttingDown);
+    if (this.shuttingDown) return;
+    if (failed) {
+      const how = failed.p.state === 'FATAL' ? `could not start (exit code ${failed.code})` : `exited with code ${failed.code}, not in its exitcodes`;
+      this.deps.log(`init: ${failed.p.name} ${how}`, 'error');
+      this.shutdown(`init failed: no main program was started; shutting down with exit code ${failed.code}`, failed.code);
+      return;
+    }
+    this.mainStarted = true;
     this.autostart(this.processes);
   }
 
   private autostart(processes: readonly SupervisedProcess[]): void {
+    if (!this.mainStarted) return;
     for (const p of processes) {
       const program = p.spec.program;
-      if (program.autostart && !program.disabled) this.gate.request(p);
+      if (program.autostart && !program.disabled && program.stage === 'main') this.gate.request(p);
     }
   }
 
@@ -184,6 +210,7 @@ export class Supervisor {
         new SupervisedProcess(spec, {
           spawn: (s) => this.deps.launch(s),
           log: this.deps.log,
+          runHook: this.deps.runHook && ((spec, hook, timeoutMs, signal) => this.runHook(spec, hook, timeoutMs, signal)),
           onTransition: (process, from, to) => this.onTransition(process, from, to),
           onEnded: (p, code, expected) => this.onEnded(p, code, expected),
           mayRestart: () => !this.shuttingDown,
@@ -230,7 +257,15 @@ export class Supervisor {
    * number first; a level stops in parallel and is fully gone before the next (stopLevels). A
    * second call kills everything at once.
    */
-  shutdown(reason: string, code = 0): void {
+  shutdown(reason: string, code = 0, delayMs = 0): void {
+    if (this.delayTimer) {
+      // A second TERM or `ctl shutdown` during shutdown_delay: the ordered stop begins now.
+      clearTimeout(this.delayTimer);
+      this.delayTimer = undefined;
+      this.deps.log(`${reason}: the rest of shutdown_delay is skipped`);
+      void this.runShutdown();
+      return;
+    }
     if (this.shuttingDown) {
       this.deps.log(`${reason} during shutdown: killing everything now`);
       this.killAll('second signal');
@@ -239,14 +274,33 @@ export class Supervisor {
     this.shuttingDown = true;
     this.gate.clear();
     this.exitCode = code;
-    this.deps.log(reason);
     this.bus.emit('supervisor.stopping', { reason, code });
+    if (delayMs > 0) {
+      // SPEC §10: /readyz fails from now on (shuttingDown), the programs keep running meanwhile.
+      this.deps.log(`${reason}: shutdown_delay ${delayMs / 1000}s, the programs keep running until then`);
+      this.delayTimer = setTimeout(() => {
+        this.delayTimer = undefined;
+        void this.runShutdown();
+      }, delayMs);
+      return;
+    }
+    this.deps.log(reason);
     void this.runShutdown();
   }
 
   /** SIGKILL every process group we know of: the deadline and a second signal. */
   killAll(cause: KillCause, limit?: string): void {
+    this.hardStop ??= cause;
     for (const p of this.processes) p.kill(cause, limit);
+  }
+
+  /** Hooks run unless the shutdown became a kill of everything (then they would outlive it). */
+  private runHook(spec: ProcessSpec, hook: HookName, timeoutMs: number, signal: AbortSignal): Promise<number> {
+    if (this.hardStop !== null) {
+      this.deps.log(`${spec.name}: ${hook} hook not run: the shutdown ended at once (${this.hardStop})`, 'warn');
+      return Promise.resolve(1);
+    }
+    return this.deps.runHook!(spec, hook, timeoutMs, signal);
   }
 
   /** The process groups that may still have members (the failsafe's targets). */
@@ -269,7 +323,7 @@ export class Supervisor {
   private async runShutdown(): Promise<void> {
     const limit = `${this.settings.shutdownTimeoutMs / 1000}s`;
     const deadline = setTimeout(() => {
-      this.deps.log(`shutdown_timeout (${limit}) reached: killing everything`);
+      this.deps.log(`shutdown_timeout (${limit}) reached: killing everything`, 'warn');
       this.killAll('shutdown_timeout', limit);
     }, this.config.settings.shutdownTimeoutMs);
     for (const level of stopLevels(this.processes)) {
@@ -277,6 +331,8 @@ export class Supervisor {
       if (names.length > 0) this.deps.log(`stopping ${names.join(', ')}`);
       await Promise.all(level.map((p) => p.stop('shutdown')));
     }
+    // SPEC §10: finish programs after every main program stopped, whatever ended the container.
+    await this.stages.runFinish();
     clearTimeout(deadline);
     for (const off of this.unsubscribe.splice(0)) off();
     await this.deps.killLeftovers?.();
@@ -287,6 +343,7 @@ export class Supervisor {
 
   private onTransition(p: SupervisedProcess, from: ProcessState, to: ProcessState): void {
     this.changes++;
+    if (to === 'STOPPED') this.stages.ended(p, p.exitCode(), true);
     // Subscribers (the health monitor first) see the move before the gate looks at it again.
     if (this.bus.has('process.state')) this.bus.emit('process.state', { process: this.snapshot(p), spec: p.spec, from, to });
     this.gate.reevaluate();
@@ -296,10 +353,10 @@ export class Supervisor {
     const p = this.processes.find((q) => q.spec === spec);
     if (!p) return;
     this.changes++;
-    this.deps.log(`${p.name} is ${to}${state.output && to !== 'healthy' ? ` (${state.output})` : ''}`);
+    this.deps.log(`${p.name} is ${to}${state.output && to !== 'healthy' ? ` (${state.output})` : ''}`, to === 'unhealthy' ? 'warn' : 'info');
     const hc = p.spec.program.healthcheck;
     if (to === 'unhealthy' && hc?.liveness && state.passedOnce && p.state === 'RUNNING' && !this.shuttingDown) {
-      this.deps.log(`${p.name} failed its liveness check ${state.failures} times in a row: restarting`);
+      this.deps.log(`${p.name} failed its liveness check ${state.failures} times in a row: restarting`, 'warn');
       void p.stop('liveness').then(() => {
         if (!this.shuttingDown && p.state === 'STOPPED' && this.processes.includes(p)) p.start();
       });
@@ -308,7 +365,9 @@ export class Supervisor {
   }
 
   private onEnded(p: SupervisedProcess, code: number, expected: boolean, reason?: string): void {
-    if (this.shuttingDown) return;
+    this.stages.ended(p, code, expected);
+    // Init and finish programs end the container only by the stage rules (stages.ts).
+    if (this.shuttingDown || p.spec.program.stage !== 'main') return;
     const endWith = this.judge.onEnded(p, code, expected);
     if (endWith === null) return;
     const policy = this.config.settings.exitPolicy;

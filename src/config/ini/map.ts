@@ -67,11 +67,13 @@ const INT_OPTIONS = new Set(['priority', 'startsecs', 'startretries', 'stopwaits
 /** Logfile targets that mean "the container's output", which ringmaster writes every line to anyway. */
 const CONSOLE_TARGETS = new Set(['/dev/stdout', '/dev/stderr', '/dev/fd/1', '/dev/fd/2', '/proc/self/fd/1', '/proc/self/fd/2']);
 
+/** Supervisor's loglevel names (supervisor/loggers.py LevelsByName) -> ringmaster's log_level. */
+const SUPERVISORD_LEVELS: Record<string, string> = { critical: 'error', error: 'error', warn: 'warn', info: 'info', debug: 'debug', trace: 'debug', blather: 'debug' };
+
 const SUPERVISORD_IGNORED: Record<string, string> = {
   logfile: 'ringmaster writes its own messages to stdout',
   logfile_maxbytes: 'ringmaster writes its own messages to stdout',
   logfile_backups: 'ringmaster writes its own messages to stdout',
-  loglevel: 'ringmaster has no log levels for its own messages',
   pidfile: 'ringmaster writes no pidfile (it is PID 1 or the container\'s command)',
   nodaemon: 'ringmaster always runs in the foreground',
   silent: 'ringmaster always writes its messages to stdout',
@@ -278,6 +280,12 @@ function mapSupervisord(ctx: Ctx, s: MergedSection, settings: OutEntry[]): void 
     } else if (key === 'childlogdir') {
       const v = expandOpt(ctx, opt, baseNames(ctx, opt.file), 'supervisord');
       if (v !== undefined) settings.push(entry('logdir', at, scalar(v, at), ['childlogdir: where AUTO log files go']));
+    } else if (key === 'loglevel') {
+      const v = expandOpt(ctx, opt, baseNames(ctx, opt.file), 'supervisord');
+      if (v === undefined) continue;
+      const level = SUPERVISORD_LEVELS[v.trim().toLowerCase()];
+      if (level) settings.push(entry('log_level', at, scalar(level, at), level === v.trim().toLowerCase() ? [] : [`loglevel ${v.trim()}: the nearest of debug, info, warn, error`]));
+      else error(ctx, at, '[supervisord] loglevel', `expected one of ${Object.keys(SUPERVISORD_LEVELS).join(', ')}, got "${v}"`);
     } else if (key === 'strip_ansi') {
       // Applied to every program (see mapIniFile).
     } else if (key in SUPERVISORD_IGNORED) warn(ctx, at, `[supervisord] ${key}`, `no meaning here (${SUPERVISORD_IGNORED[key]}); ignored`);

@@ -44,7 +44,7 @@ export async function handleRpc(req: IncomingMessage, res: ServerResponse, deps:
   try {
     result = await invoke(deps, call.methodName, call.params);
   } catch (err) {
-    if (!(err instanceof RpcFault) && !(err instanceof SupervisorError)) deps.log(`XML-RPC ${call.methodName} failed: ${(err as Error).stack ?? err}`, 'stderr');
+    if (!(err instanceof RpcFault) && !(err instanceof SupervisorError)) deps.log(`XML-RPC ${call.methodName} failed: ${(err as Error).stack ?? err}`, 'error');
     const f = faultStruct(err);
     return reply(res, 200, Buffer.from(encodeFault(f.faultCode as number, f.faultString as string), 'utf8'));
   }

@@ -1,7 +1,7 @@
 import { resolveUser } from '../../config/users';
 import type { LogRange, SupervisorApi } from '../../supervisor/api';
 import { signalNumber } from '../../signal-util';
-import type { StreamName } from '../../types';
+import type { Log, StreamName } from '../../types';
 import { encodeValue, type RawXml, type RpcStruct, type RpcValue } from './codec';
 import { answer, groupAnswer, processInfoStruct, resultStruct } from './calls';
 import { RpcFault } from './faults';
@@ -9,7 +9,7 @@ import { RpcFault } from './faults';
 export interface RpcDeps {
   api: SupervisorApi;
   /** A ringmaster line (an unexpected failure of a call is logged on stderr). */
-  log(text: string, stream?: StreamName): void;
+  log: Log;
 }
 
 type ParamType = 'string' | 'int' | 'boolean' | 'array' | 'struct' | 'signal' | 'chars';
