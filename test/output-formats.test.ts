@@ -161,6 +161,31 @@ programs:
     assert.equal(t.last().toString(), '3456789ABC');
   });
 
+  it('the tail buffer agrees with a plain copy of everything for any chunking (ring growth and wrap)', () => {
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    for (const capacity of [1, 10, 4096, 5000, 65536]) {
+      const t = new TailBuffer(capacity);
+      let all = Buffer.alloc(0);
+      for (let i = 0; i < 300; i++) {
+        const chunk = Buffer.from(Array.from({ length: rand(i % 50 === 0 ? 70_000 : 900) }, () => 97 + rand(26)));
+        t.write(chunk);
+        all = Buffer.concat([all, chunk]);
+        if (all.length > 200_000) all = all.subarray(all.length - 100_000);
+        const held = Math.min(capacity, all.length);
+        assert.equal(t.total >= all.length, true);
+        assert.deepEqual(t.last(), all.subarray(all.length - held), `capacity ${capacity}, write ${i}`);
+        const from = t.total - held + rand(held + 1);
+        const to = from + rand(held + 1);
+        const base = t.total - all.length;
+        assert.deepEqual(t.slice(from, to), all.subarray(from - base, Math.min(to, t.total) - base));
+      }
+      t.clear();
+      assert.equal(t.last().length, 0);
+      assert.equal(t.total, 0);
+    }
+  });
+
   it('a stalled reader pauses the producer and nothing is lost', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
