@@ -57,7 +57,7 @@ export interface HealthState {
 }
 
 /** Why a stop began: asked for, or decided by ringmaster. */
-export type StopCause = 'stop' | 'restart' | 'reload' | 'shutdown' | 'liveness' | 'watchdog' | 'ready_timeout';
+export type StopCause = 'stop' | 'restart' | 'reload' | 'shutdown' | 'liveness' | 'schedule' | 'watchdog' | 'ready_timeout';
 /** Why a stop turned into SIGKILL (ready_timeout: no stop signal first, the start has failed). */
 export type KillCause = 'stopwaitsecs' | 'shutdown_timeout' | 'second signal' | 'failsafe' | 'ready_timeout';
 
@@ -134,6 +134,24 @@ export interface ProcessSnapshot {
   listener: boolean;
   stdoutLogfile: string;
   stderrLogfile: string;
+  /** For a program with `schedule:` (SPEC §11): its next and last run; null otherwise. */
+  schedule: ScheduleState | null;
+}
+
+/** How a run of a scheduled job ended, for `ringmaster_schedule_runs_total{result}`. */
+export type RunResult = 'success' | 'failure' | 'skipped';
+
+/** A scheduled job between and during its runs. Times are Unix seconds, and RFC 3339 with the zone's offset. */
+export interface ScheduleState {
+  expression: string;
+  timezone: string;
+  overlap: 'forbid' | 'allow' | 'replace';
+  /** The next run, null when none comes (@reboot after its run). */
+  next: number | null;
+  nextText: string | null;
+  /** The last run that ended (or null before the first end). */
+  last: { start: number; startText: string; exitstatus: number | null; result: RunResult } | null;
+  runs: Record<RunResult, number>;
 }
 
 // Supervisor's event types (supervisor/events.py EventTypes): the concrete ones a listener

@@ -16,6 +16,8 @@ function importGraph(): Map<string, string[]> {
     const from = file.replace(/\.ts$/, '');
     const targets: string[] = [];
     for (const m of text.matchAll(/^\s*(?:import|export)\b[^'";]*?from\s+'(\.[^']+)'/gm)) {
+      // A file bundled as text (the web page's CSS and script) is an asset, not a module.
+      if (/\.(css|js)$/.test(m[1])) continue;
       let target = path.normalize(path.join(path.dirname(from), m[1]));
       if (readdirSync(path.join(SRC, path.dirname(target))).includes(`${path.basename(target)}.ts`)) targets.push(target);
       else targets.push(path.join(target, 'index'));
@@ -28,7 +30,8 @@ function importGraph(): Map<string, string[]> {
 const graph = importGraph();
 const folder = (f: string) => (f.includes('/') ? f.slice(0, f.indexOf('/')) : '');
 /** The leaves everyone may import: the vocabulary, the bus, the error catalog, signal names and kill(2), exit-code arithmetic. */
-const LEAVES = new Set(['types', 'bus', 'errors', 'signal-util', 'exit-status']);
+// cron: the schedule arithmetic (croner), shared by config/ to check and supervisor/ to arm timers.
+const LEAVES = new Set(['types', 'bus', 'errors', 'signal-util', 'exit-status', 'cron']);
 
 function violations(rule: (from: string, to: string) => string | null): string[] {
   const out: string[] = [];
@@ -78,7 +81,7 @@ describe('the import graph of src/ (issue #11)', () => {
   });
 
   it('front ends see the supervisor only through supervisor/api.ts', () => {
-    const frontEnds = new Set(['control', 'health', 'events']);
+    const frontEnds = new Set(['control', 'health', 'events', 'watch']);
     assert.deepEqual(
       violations((from, to) => {
         const front = frontEnds.has(folder(from)) || from === 'cli/ctl';
@@ -93,6 +96,21 @@ describe('the import graph of src/ (issue #11)', () => {
       violations((from, to) => ((to === 'supervisor/supervisor' || to === 'supervisor/local-api') && folder(from) !== 'supervisor' && from !== 'cli/run' ? 'composition root only' : null)),
       [],
     );
+  });
+
+  it('the web interface (control/web/) is reached only from json-api.ts and sees the supervisor only as SupervisorApi', () => {
+    // What it may use of control/: reading bodies and HTTP errors, Supervisor's description.
+    const allowed = new Set(['supervisor/api', 'control/http-util', 'control/xmlrpc/calls']);
+    assert.deepEqual(
+      violations((from, to) => {
+        const web = (f: string) => f.startsWith('control/web/');
+        if (web(from) && !web(to) && !LEAVES.has(to) && !allowed.has(to)) return 'the web page uses SupervisorApi and a few control helpers only';
+        if (!web(from) && web(to) && !(from === 'control/json-api' && to === 'control/web/routes')) return 'the web page is served through json-api.ts';
+        return null;
+      }),
+      [],
+    );
+    assert.ok(graph.get('control/json-api')!.includes('control/web/routes'));
   });
 
   it('the stage runner drives processes and nothing else; the hook runner knows nothing of the supervisor (issue #15)', () => {

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
 import { call, RemoteSupervisorApi } from '../control/client';
 import { assertTrustedSocket, chooseSocket } from '../control/socket-path';
-import { stopClock } from '../control/time-text';
+import { scheduleText, stopClock } from '../control/time-text';
 import { SupervisorError, type ErrorCode } from '../errors';
 import type { Outcome, ProcessSnapshot, ProcessUsage, Results, SupervisorApi } from '../supervisor/api';
 
@@ -59,6 +59,13 @@ function uptime(seconds: number): string {
 type StatusEntry = ProcessSnapshot & { usage?: ProcessUsage | null };
 
 function describe(p: StatusEntry, now: number): string {
+  if (!p.schedule) return describeState(p, now);
+  // A scheduled job between runs: its last result and next run instead of the stop time.
+  if (p.state === 'STOPPED' || p.state === 'EXITED') return `${scheduleText(p)}${killed(p)}`;
+  return `${describeState(p, now)}; ${scheduleText(p)}`;
+}
+
+function describeState(p: StatusEntry, now: number): string {
   switch (p.state) {
     case 'RUNNING': {
       const u = p.usage;

@@ -14,11 +14,12 @@ const USAGE = `Usage:
                                       with its status; options --grace DURATION (default 10s),
                                       -r FROM:TO (signal rewrite); more: ringmaster --help --
   ringmaster ctl [-s SOCKET] VERB [NAME…]   control a running ringmaster (ringmaster ctl --help)
-  ringmaster convert supervisord.conf print the equivalent YAML of a Supervisor INI config
+  ringmaster convert supervisord.conf print the equivalent YAML of a Supervisor INI config or a Procfile
   ringmaster healthcheck              exit 0 if the running ringmaster is ready, else 1
   ringmaster --version | --help
 
--c may name a supervisord.conf (*.conf, *.ini, or a file starting with a [section]): it runs as is.
+-c may name a supervisord.conf (*.conf, *.ini, or a file starting with a [section]) or a Procfile
+(Procfile, *.procfile): it runs as is.
 The config comes from -c, else $RINGMASTER_CONFIG, else $RINGMASTER_CONFIG_YAML (inline),
 else /etc/ringmaster.yaml, else ./ringmaster.yaml.
 `;
@@ -26,7 +27,7 @@ else /etc/ringmaster.yaml, else ./ringmaster.yaml.
 const VERB_HELP: Record<string, string> = {
   run: 'Usage: ringmaster run [-c FILE]\n\nSupervise the programs of the config in the foreground until the exit policy or a\nsignal ends it. TERM/INT/QUIT shut down in order; a second one kills at once.\n',
   healthcheck: 'Usage: ringmaster healthcheck [-c FILE]\n\nAsk the running ringmaster (over its control socket) whether it is ready: every\nautostarted program RUNNING or finished as expected. Exit 0 if so, else 1. For HEALTHCHECK.\n',
-  convert: 'Usage: ringmaster convert supervisord.conf\n\nPrint the equivalent ringmaster YAML of a Supervisor INI config (with the files its\n[include] names) on stdout. Comments list what has no equivalent. Problems go to stderr\nand make the exit code 2.\n',
+  convert: 'Usage: ringmaster convert supervisord.conf|Procfile\n\nPrint the equivalent ringmaster YAML of a Supervisor INI config (with the files its\n[include] names) or of a Procfile (a file named Procfile or *.procfile) on stdout.\nComments list what has no equivalent. Problems go to stderr and make the exit code 2.\n',
   check: 'Usage: ringmaster check [-c FILE]\n\nValidate the config without starting anything. Prints every problem as\nFILE:LINE:COL: key: message and exits 2, or exits 0 when the config is good.\n',
 };
 

@@ -2,6 +2,7 @@
 // no other file imports the supervisor's classes. Each step is named for its job, as in tini.
 import { Bus } from '../bus';
 import { loadConfig } from '../config';
+import { redactor } from '../config/secrets';
 import { ConfigError, formatProblem, type Config } from '../config/types';
 import { startHttpListener } from '../control/http-listener';
 import { startControlServer } from '../control/server';
@@ -17,6 +18,7 @@ import { MemoryTrimmer } from '../pid1/memory-trim';
 import { Reaper } from '../pid1/reaper';
 import { installSignalHandlers, replayEarlySignals } from '../pid1/signals';
 import { LocalSupervisorApi } from '../supervisor/local-api';
+import { ConfigWatch, ProgramWatches } from '../watch/triggers';
 import { Supervisor } from '../supervisor/supervisor';
 import type { Log } from '../types';
 import { liveHookGroups, runHook } from './hooks';
@@ -60,7 +62,21 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
   const bus = new Bus();
   const trimmer = new MemoryTrimmer((r) => log(`memory trimmed after a quiet spell: rss ${(r.before / 2 ** 20).toFixed(1)} -> ${(r.after / 2 ** 20).toFixed(1)} MiB in ${r.ms.toFixed(0)} ms`, 'debug'));
   const output = makeOutput(config, () => trimmer.touch());
-  const log: Log = (text, level) => output.system(text, level);
+  // Secrets seen in any config read since the start stay hidden (a reload may drop one a log line still quotes).
+  const secrets = new Set(config.secrets);
+  let redact = redactor(secrets);
+  let configWatch: ConfigWatch | undefined;
+  const learnSecrets = (c: Config): Config => {
+    for (const s of c.secrets ?? []) secrets.add(s);
+    redact = redactor(secrets);
+    // An include added or dropped by this config changes what watch_config watches.
+    if (c.settings.watchConfig) {
+      configWatch ??= new ConfigWatch(() => api.reload(), log);
+      configWatch.update(c.files);
+    } else configWatch?.close();
+    return c;
+  };
+  const log: Log = (text, level) => output.system(redact(text), level);
   let serverUrl: string | undefined;
   const events = new EventSystem(bus, log);
   const health = new HealthMonitor({
@@ -72,6 +88,7 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
     bus,
     launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl, events, ready: { notifyDir: settings.notifyDir, warn: (text) => log(text, 'warn') } }),
     log,
+    redact: (text) => redact(text),
     runHook: (spec, hook, timeoutMs, signal) => runHook(spec, hook, timeoutMs, signal, { output, serverUrl }, log),
     healthOf: (spec) => health.state(spec),
     settleOutput: () => output.settle(2000),
@@ -82,13 +99,17 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
     bus,
     logs: output,
     log,
-    readConfig: () => loadConfig({ file, env: process.env, cwd }),
+    readConfig: () => learnSecrets(loadConfig({ file, env: process.env, cwd })),
     checkCommand,
     sampleUsage,
   });
   output.setNames(supervisor.processes.map((p) => p.name));
+  const watches = new ProgramWatches(api, log);
   for (const event of ['process.state', 'processes.changed', 'config.reloaded'] as const) bus.on(event, () => trimmer.touch());
-  bus.on('processes.changed', ({ processes }) => output.setNames(processes.map((p) => p.name)));
+  bus.on('processes.changed', ({ processes, programs }) => {
+    output.setNames(processes.map((p) => p.name));
+    watches.update(programs);
+  });
 
   const reaper = new Reaper();
   reaper.onOrphanReaped((pid, status) => {
@@ -126,9 +147,13 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
   // Supervising is the point even when nothing runs (e.g. every program ended, none critical).
   const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
   events.watch(await api.list(), supervisor.programs);
+  watches.update(supervisor.programs);
+  learnSecrets(config);
   supervisor.start();
   const code = await supervisor.finished;
   clearInterval(keepAlive);
+  watches.close();
+  configWatch?.close();
   trimmer.close();
   health.close();
   events.close();

@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
+import { readSecretFile, redactor } from './secrets';
 import { checkDependencies } from './health';
 import { checkStageDependencies } from './lifecycle';
 import { checkProcessNames } from './process-name';
@@ -24,6 +26,7 @@ interface Entry {
  */
 export function loadConfig(opts: SourceOptions): Config {
   const problems: ConfigProblem[] = [];
+  const secrets = new Set<string>();
   const sources = readSources(opts, problems);
   const settingEntries = new Map<string, Entry>();
   const programEntries = new Map<string, Entry>();
@@ -33,7 +36,7 @@ export function loadConfig(opts: SourceOptions): Config {
   for (const source of sources) {
     problems.push(...source.syntaxProblems());
     if (source.doc.errors.length > 0) continue;
-    const r = new ValueReader(source, opts.env, problems);
+    const r = new ValueReader(source, opts.env, problems, true, secrets);
     const root = source.doc.contents as Node | null;
     if (root === null || (isScalar(root) && root.value === null)) continue;
     if (!isMap(root)) {
@@ -58,7 +61,7 @@ export function loadConfig(opts: SourceOptions): Config {
 
   const settings: Settings = structuredClone(DEFAULT_SETTINGS);
   for (const [name, e] of settingEntries) applySetting(e.reader, name, e.key, e.value, settings);
-  applyEnvOverrides(opts, settings, problems);
+  applyEnvOverrides(opts, settings, problems, secrets);
   if ((settings.httpUsername === undefined) !== (settings.httpPassword === undefined)) {
     const missing = settings.httpUsername === undefined ? 'http_username' : 'http_password';
     const e = settingEntries.get('http_username') ?? settingEntries.get('http_password');
@@ -90,10 +93,12 @@ export function loadConfig(opts: SourceOptions): Config {
 
   if (problems.length > 0 || sources.length === 0) {
     problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
-    throw new ConfigError(problems);
+    // A message may quote a value ("expected true or false, got …"): never a secret's.
+    const redact = redactor(secrets);
+    throw new ConfigError(problems.map((p) => ({ ...p, message: redact(p.message) })));
   }
   programs.sort((a, b) => a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { settings, programs, groups, files: sources.map((s) => s.file), warnings: sources.flatMap((s) => s.warnings) };
+  return { settings, programs, groups, files: sources.map((s) => s.file), warnings: sources.flatMap((s) => s.warnings), secrets: [...secrets] };
 }
 
 /**
@@ -115,12 +120,29 @@ function mapPairs(node: Node): Array<{ name: string; key: Node; value: Node }> {
 }
 
 /**
- * SPEC §1: `RINGMASTER_<SETTING>` wins over every file, checked like a value in a file.
+ * SPEC §1: `RINGMASTER_<SETTING>` wins over every file, checked like a value in a file. SPEC §11:
+ * `RINGMASTER_<SETTING>_FILE=PATH` gives the value in a file instead (Docker secrets); both at
+ * once is an error, as in the official images' file_env.
  */
-function applyEnvOverrides(opts: SourceOptions, settings: Settings, problems: ConfigProblem[]): void {
+function applyEnvOverrides(opts: SourceOptions, settings: Settings, problems: ConfigProblem[], secrets: Set<string>): void {
   for (const key of SETTINGS_KEYS) {
     const variable = `RINGMASTER_${key.toUpperCase()}`;
-    const given = opts.env[variable];
+    let given = opts.env[variable];
+    const fromFile = opts.env[`${variable}_FILE`];
+    if (fromFile !== undefined) {
+      const at = { file: `env:${variable}_FILE`, line: 1, col: 1, path: `settings.${key}` };
+      if (given !== undefined) {
+        problems.push({ ...at, message: `${variable} and ${variable}_FILE are both set: use one` });
+        continue;
+      }
+      try {
+        given = readSecretFile(path.resolve(opts.cwd, fromFile));
+      } catch (err) {
+        problems.push({ ...at, message: `cannot read ${path.resolve(opts.cwd, fromFile)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+        continue;
+      }
+      secrets.add(given);
+    }
     if (given === undefined) continue;
     // A password like `{SHA}ab12…` or `pa$$word`, or a path, is text, not YAML and not a
     // template: taken exactly as written (no YAML parsing, no `${}` or `$$` interpolation).
@@ -133,7 +155,7 @@ function applyEnvOverrides(opts: SourceOptions, settings: Settings, problems: Co
       continue;
     }
     const value = source.doc.contents as Node;
-    applySetting(new ValueReader(source, opts.env, problems, !verbatim), key, value, value, settings);
+    applySetting(new ValueReader(source, opts.env, problems, !verbatim, secrets), key, value, value, settings);
   }
 }
 

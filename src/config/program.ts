@@ -5,6 +5,7 @@ import { MAX_NUMPROCS } from './process-name';
 import { MAX_ENV_FILE_BYTES, readConfigText } from './read-file';
 import { readDependsOn, readHealthcheck } from './health';
 import { readReady } from './ready';
+import { readSchedule, readWatch } from './schedule';
 import { shellSplit } from './shellwords';
 import { checkStageKeys, HOOK_TIMEOUT_DEFAULT_MS, readHooks, readHookTimeout, readStage } from './lifecycle';
 import type { ProgramConfig, ProgramLogFile, Settings, Stage } from './types';
@@ -21,6 +22,7 @@ export const PROGRAM_KEYS = [
   'stderr_logfile', 'stderr_logfile_maxbytes', 'stderr_logfile_backups',
   'stdout_events_enabled', 'stderr_events_enabled', 'stdout_capture_maxbytes', 'stderr_capture_maxbytes',
   'ready', 'ready_timeout', 'watchdog',
+  'schedule', 'schedule_timezone', 'overlap', 'watch',
   'stage', 'hooks', 'hook_timeout',
 ] as const;
 
@@ -88,12 +90,21 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
   if (!commandNode) r.fail(keyNode, `${base}.command`, 'is required');
   else ({ argv, text: commandText } = readCommand(commandNode, `${base}.command`) ?? { argv, text: commandText });
 
+  // A scheduled job runs at its times only: never autostarted otherwise, never restarted, and
+  // a quick exit is a finished run, not a failed start (startsecs 0, startretries 0).
+  const schedule = listener ? undefined : readSchedule(r, base, values);
+  if (schedule) {
+    for (const key of ['autostart', 'autorestart'] as const) {
+      const n = values.get(key);
+      if (n && r.bool(n, `${base}.${key}`) !== false) r.fail(n, `${base}.${key}`, `a scheduled program runs at its times only${key === 'autostart' ? ' (add @reboot as a schedule of its own to run at start)' : ' and is never restarted'}: leave ${key} out`);
+    }
+  }
   const autorestart = get('autorestart', (n, p) => {
     const t = isScalar(n) && typeof n.value === 'boolean' ? String(n.value) : r.text(n, p);
     if (t === undefined) return undefined;
     if (t.toLowerCase() in AUTORESTART) return AUTORESTART[t.toLowerCase()];
     return r.fail(n, p, `expected true, false or unexpected, got "${t}"`);
-  }, 'unexpected' as ProgramConfig['autorestart']);
+  }, (schedule ? false : 'unexpected') as ProgramConfig['autorestart']);
 
   const exitcodes = get('exitcodes', (n, p) => {
     if (isSeq(n)) {
@@ -188,6 +199,7 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
   const stage = get('stage', (n, p) => readStage(r, n, p), 'main' as Stage);
   checkStageKeys(r, base, stage, values, listener);
   const oneShot = stage !== 'main';
+  if (schedule && oneShot) r.fail(values.get('schedule'), `${base}.schedule`, `a scheduled program is in stage main (an ${stage} program runs once, when its stage comes)`);
 
   const program: ProgramConfig = {
     name,
@@ -199,11 +211,11 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     user,
     umask,
     // An init or finish program runs once when its stage comes (config/lifecycle.ts refuses these keys on it).
-    autostart: oneShot ? stage === 'init' : get('autostart', (n, p) => r.bool(n, p), true),
+    autostart: oneShot ? stage === 'init' : schedule ? false : get('autostart', (n, p) => r.bool(n, p), true),
     autorestart: oneShot ? false : autorestart,
     exitcodes,
-    startsecsMs: oneShot ? 0 : get('startsecs', (n, p) => r.duration(n, p), 1000),
-    startretries: oneShot ? 0 : get('startretries', (n, p) => r.int(n, p, 0), 3),
+    startsecsMs: oneShot ? 0 : get('startsecs', (n, p) => r.duration(n, p), schedule ? 0 : 1000),
+    startretries: oneShot ? 0 : get('startretries', (n, p) => r.int(n, p, 0), schedule ? 0 : 3),
     backoff,
     stopsignal: get('stopsignal', (n, p) => r.signal(n, p), 'SIGTERM' as NodeJS.Signals),
     stopwaitsecsMs: get('stopwaitsecs', (n, p) => r.duration(n, p), 10_000),
@@ -233,6 +245,9 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     stage,
     hooks: get('hooks', (n, p) => readHooks(r, n, p, readCommand), {}),
     hookTimeoutMs: get('hook_timeout', (n, p) => readHookTimeout(r, n, p), HOOK_TIMEOUT_DEFAULT_MS),
+    // Present only when given, so a program without them looks as it did before they existed.
+    ...(schedule ? { schedule } : {}),
+    ...(values.has('watch') ? { watch: get('watch', (n, p) => readWatch(r, n, p), undefined) } : {}),
     source: { file: r.source.file, ...r.source.pos(keyNode) },
   };
   if (listener && program.redirectStderr) r.fail(values.get('redirect_stderr'), `${base}.redirect_stderr`, 'is not allowed for an event listener: its stdout is the protocol channel');

@@ -13,6 +13,7 @@ export const DEFAULT_SETTINGS: Settings = {
   signalRewrite: {},
   logdir: '/var/log/ringmaster',
   environment: {},
+  watchConfig: false,
   shutdownDelayMs: 0,
   logLevel: 'info',
 };
@@ -88,6 +89,7 @@ const SETTINGS: Record<string, Apply> = {
     if (Buffer.byteLength(text) > MAX_SOCKET_PATH_BYTES - 40) return void r.fail(n, p, `is too long for socket paths in it: at most ${MAX_SOCKET_PATH_BYTES - 40} bytes`);
     set(s, 'notifyDir', text);
   },
+  watch_config: (r, n, p, s) => set(s, 'watchConfig', r.bool(n, p)),
   shutdown_delay: (r, n, p, s) => set(s, 'shutdownDelayMs', r.duration(n, p)),
   log_level: (r, n, p, s) => set(s, 'logLevel', r.oneOf(n, p, ['debug', 'info', 'warn', 'error'] as const)),
   http: (r, n, p, s) => set(s, 'http', listenAddress(r, n, p)),

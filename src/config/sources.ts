@@ -4,6 +4,7 @@ import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Document, type
 import { looksLikeIni } from './ini/parser';
 import { readIni } from './ini/source';
 import { interpolate } from './interpolate';
+import { isProcfile, readProcfile } from './procfile';
 import { MAX_CONFIG_BYTES, readConfigText } from './read-file';
 import type { ConfigProblem } from './types';
 
@@ -113,7 +114,8 @@ function readPath(target: string, ctx: ReadContext, from?: { source: Source; nod
       problems.push(from ? { ...from.source.problem(from.node, 'include', `${file}: ${message}`) } : { file, line: 1, col: 1, path: '', message });
       continue;
     }
-    if (looksLikeIni(file, text)) out.push(...readIni(file, text, ctx.env));
+    if (isProcfile(file)) out.push(readProcfile(file, text, ctx.env));
+    else if (looksLikeIni(file, text)) out.push(...readIni(file, text, ctx.env));
     else out.push(...withIncludes(new Source(file, text, path.dirname(file)), ctx));
   }
   return out;

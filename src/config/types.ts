@@ -52,6 +52,8 @@ export interface Settings {
   httpPassword?: string;
   /** `ready: notify` sockets as files in this directory; unset: abstract addresses (no file). */
   notifyDir?: string;
+  /** Reload the config when one of its files changes (SPEC §11). */
+  watchConfig: boolean;
   /** After a TERM: /readyz fails at once, the programs keep running this long, then the ordered stop. */
   shutdownDelayMs: number;
   logLevel: LogLevel;
@@ -118,6 +120,10 @@ export interface ProgramConfig {
   healthcheck?: HealthCheckConfig;
   /** SPEC §10 `ready:`: STARTING until the program itself says it is ready. */
   ready?: ReadyConfig;
+  /** `schedule:`: a job run at its times, never autostarted otherwise nor restarted (SPEC §11). */
+  schedule?: ScheduleConfig;
+  /** `watch:`: paths whose change restarts or signals the program (SPEC §11). */
+  watch?: WatchConfig;
   stage: Stage;
   hooks: ProgramHooks;
   /** Each hook's bound; then its process group is killed. */
@@ -134,6 +140,31 @@ export interface ReadyConfig {
   timeoutMs?: number;
   /** Restarted when no WATCHDOG=1 came for this long (notify only). */
   watchdogMs?: number;
+}
+
+/** When a scheduled job runs (src/cron.ts computes the times). */
+export interface ScheduleSpec {
+  kind: 'cron' | 'every' | 'reboot';
+  /** As written, e.g. `0 3 * * *`, `@daily`, `@every 90s`. */
+  text: string;
+  /** IANA zone the cron fields are read in. */
+  timezone: string;
+  everyMs?: number;
+}
+
+/** forbid: a run still going skips the next; allow: the next waits for it and runs right after; replace: it is stopped. */
+export type Overlap = 'forbid' | 'allow' | 'replace';
+
+export interface ScheduleConfig extends ScheduleSpec {
+  overlap: Overlap;
+}
+
+export interface WatchConfig {
+  /** Absolute paths (files or directories). */
+  paths: string[];
+  /** What a change does: restart the program, or send it a signal. */
+  action: { kind: 'restart' } | { kind: 'signal'; signal: NodeJS.Signals };
+  debounceMs: number;
 }
 
 /**
@@ -190,6 +221,8 @@ export interface Config {
   files: string[];
   /** Reported, not fatal: e.g. supervisord.conf options with no meaning in a container. */
   warnings?: ConfigProblem[];
+  /** Values read from `${file:PATH}` and RINGMASTER_<SETTING>_FILE: never shown (config/secrets.ts redactor). */
+  secrets?: string[];
 }
 
 export interface ConfigProblem {

@@ -12,10 +12,12 @@ import { MAX_DURATION_MS, parseDuration, parseSize } from './units';
 export class ValueReader {
   constructor(
     readonly source: Source,
-    private readonly env: NodeJS.ProcessEnv,
+    readonly env: NodeJS.ProcessEnv,
     readonly problems: ConfigProblem[],
     /** False for a value taken verbatim (a RINGMASTER_PASSWORD-like variable): no `${}`, no `$$`. */
     private readonly interpolation = true,
+    /** The values read from `${file:PATH}`, shared by every reader of one load. */
+    readonly secrets = new Set<string>(),
   ) {}
 
   fail(node: Node | null | undefined, path: string, message: string): undefined {
@@ -28,7 +30,7 @@ export class ValueReader {
     if (!isScalar(node) || node.value === null || typeof node.value === 'object') return this.fail(node, path, `expected ${what}, got ${describe(node)}`);
     const raw = typeof node.value === 'string' ? node.value : String(node.value);
     if (typeof node.value !== 'string' || !this.interpolation) return raw;
-    const { value, error } = interpolate(raw, this.env);
+    const { value, error } = interpolate(raw, this.env, { dir: this.source.dir, secrets: this.secrets });
     if (error) return this.fail(node, path, error);
     return value;
   }

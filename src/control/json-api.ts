@@ -8,6 +8,8 @@ import { closeAfter, discardBody, HttpError, readBody, sendJson as send } from '
 import { followInto, handleLogtail } from './logtail';
 import { handleRpc } from './xmlrpc/handler';
 import type { RpcDeps } from './xmlrpc/methods';
+import { foreignOrigin } from './same-origin';
+import { handleWeb, isWebPath } from './web/routes';
 
 /** What the control server's handlers need: the supervisor API and a way to log. */
 export type ApiDeps = RpcDeps & {
@@ -91,6 +93,9 @@ export async function handle(req: IncomingMessage, res: ServerResponse, deps: Ap
   const method = req.method === 'HEAD' && PROBES.has(url.pathname) ? 'GET' : req.method;
   const route = `${method} ${url.pathname}`;
   try {
+    // SPEC §8: what a page of another site makes a browser send is refused before anything is done.
+    if (method !== 'GET' && method !== 'HEAD' && foreignOrigin(req)) throw new HttpError(403, 'refused: the request comes from another origin');
+    if (isWebPath(url.pathname)) return await handleWeb(req, url, res, api);
     if (url.pathname.startsWith('/RPC2')) return await handleRpc(req, res, deps);
     if (url.pathname.startsWith('/logtail/') || url.pathname === '/mainlogtail') return await handleLogtail(req, url, res, deps);
     switch (route) {

@@ -31,6 +31,9 @@ export function renderMetrics(processes: ReadonlyArray<ProcessSnapshot & { usage
   const started = new Family('ringmaster_process_start_time_seconds', 'gauge', 'Start time of the running process since the Unix epoch.');
   const health = new Family('ringmaster_process_health', 'gauge', 'Health of a process with a healthcheck (1 for the current status).');
   const checks = new Family('ringmaster_process_health_checks_total', 'counter', 'Healthcheck probes completed since the process last started.');
+  const nextRun = new Family('ringmaster_schedule_next_run_timestamp_seconds', 'gauge', 'When the scheduled job runs next, since the Unix epoch.');
+  const lastExit = new Family('ringmaster_schedule_last_exit_code', 'gauge', 'Exit code of the last run of the scheduled job that ended (128+N for signal N).');
+  const runs = new Family('ringmaster_schedule_runs_total', 'counter', 'Runs of the scheduled job by result (skipped: an overlap skipped it).');
   for (const p of processes) {
     const base = `process="${label(p.namespec)}",group="${label(p.group)}"`;
     for (const s of STATES) state.add('ringmaster_process_state', `${base},state="${s}"`, p.state === s ? 1 : 0);
@@ -44,8 +47,14 @@ export function renderMetrics(processes: ReadonlyArray<ProcessSnapshot & { usage
     const h = p.health;
     if (h) for (const s of HEALTH) health.add('ringmaster_process_health', `${base},status="${s}"`, h.status === s ? 1 : 0);
     if (h) checks.add('ringmaster_process_health_checks_total', base, h.checks);
+    const job = p.schedule;
+    if (job) {
+      if (job.next !== null) nextRun.add('ringmaster_schedule_next_run_timestamp_seconds', base, job.next);
+      if (job.last?.exitstatus != null) lastExit.add('ringmaster_schedule_last_exit_code', base, job.last.exitstatus);
+      for (const result of ['success', 'failure', 'skipped'] as const) runs.add('ringmaster_schedule_runs_total', `${base},result="${result}"`, job.runs[result]);
+    }
   }
   const readyz = new Family('ringmaster_ready', 'gauge', 'Whether /readyz answers 200 (1) or 503 (0).');
   readyz.lines.push(`ringmaster_ready ${ready ? 1 : 0}`);
-  return [state, restarts, cpu, memory, started, health, checks, readyz].map((f) => f.lines.join('\n')).join('\n') + '\n';
+  return [state, restarts, cpu, memory, started, health, checks, nextRun, lastExit, runs, readyz].map((f) => f.lines.join('\n')).join('\n') + '\n';
 }

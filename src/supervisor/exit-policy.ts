@@ -27,7 +27,8 @@ export class ExitPolicyJudge {
       case 'any':
         return code;
       case 'all':
-        if (this.processes.some((q) => q.active && q.spec.program.eventListener === undefined)) return null;
+        // Scheduled jobs, like listeners, neither end the container nor keep it alive.
+        if (this.processes.some((q) => q.active && q.spec.program.eventListener === undefined && !q.spec.program.schedule)) return null;
         return this.firstUnexpected ?? 0;
     }
   }

@@ -587,6 +587,7 @@ export const CAUSE_TEXT: Record<StopCause, string> = {
   liveness: 'failed liveness check',
   watchdog: 'watchdog (no WATCHDOG=1 in time)',
   ready_timeout: 'ready_timeout (not ready in time)',
+  schedule: 'the next scheduled run (overlap: replace)',
 };
 
 function killText(cause: KillCause, limit?: string): string {

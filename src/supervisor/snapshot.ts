@@ -1,12 +1,12 @@
 // A process as the API shows it (types.ts ProcessSnapshot), and its line in the exit summary.
-import type { HealthState, ProcessSnapshot } from '../types';
+import type { HealthState, ProcessSnapshot, ScheduleState } from '../types';
 import { describeExit, isExpected } from '../exit-status';
 import { CAUSE_TEXT, killedText, stopText, type SupervisedProcess } from './process';
 import { STATE_CODES } from './states';
 
 const seconds = (ms: number) => (ms > 0 ? Math.floor(ms / 1000) : 0);
 
-export function snapshotOf(p: SupervisedProcess, health: HealthState | undefined, waiting: string): ProcessSnapshot {
+export function snapshotOf(p: SupervisedProcess, health: HealthState | undefined, waiting: string, schedule: ScheduleState | null = null): ProcessSnapshot {
   const program = p.spec.program;
   const stopped = p.stopRecord && !p.active ? { ...p.stopRecord, text: stopText(p.stopRecord) } : null;
   return {
@@ -39,6 +39,7 @@ export function snapshotOf(p: SupervisedProcess, health: HealthState | undefined
     listener: program.eventListener !== undefined,
     stdoutLogfile: program.stdoutLogfile?.path ?? '',
     stderrLogfile: program.stderrLogfile?.path ?? '',
+    schedule,
   };
 }
 

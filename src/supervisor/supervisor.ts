@@ -6,6 +6,7 @@ import { DependencyGate, stopLevels } from './dependencies';
 import { ExitPolicyJudge } from './exit-policy';
 import { SupervisedProcess, type ProcessSpec, type StartedChild } from './process';
 import { processSpecs } from './process-names';
+import { ScheduledJob } from './scheduler';
 import { snapshotOf, summaryLine } from './snapshot';
 import { StageRunner } from './stages';
 import type { ProcessState } from './states';
@@ -22,6 +23,8 @@ export interface SupervisorDeps {
   healthOf?(spec: ProcessSpec): HealthState | undefined;
   /** Wait (bounded) until the programs' last output was written, so it precedes the summary. */
   settleOutput?(): Promise<void>;
+  /** Hides secret values (`${file:}`, RINGMASTER_*_FILE) in text the APIs show. */
+  redact?(text: string): string;
   /** After every program stopped: kill what is left of the container's processes (pid1's job). */
   killLeftovers?(): Promise<void>;
 }
@@ -58,6 +61,8 @@ export class Supervisor {
   private readonly gate: DependencyGate;
   private readonly bus: Bus;
   private readonly unsubscribe: Array<() => void> = [];
+  /** The scheduled jobs (`schedule:`), by their process. */
+  private readonly jobs = new Map<SupervisedProcess, ScheduledJob>();
 
   constructor(
     private config: Config,
@@ -146,6 +151,7 @@ export class Supervisor {
     if (!this.mainStarted) return;
     for (const p of processes) {
       const program = p.spec.program;
+      if (!program.disabled) this.jobs.get(p)?.begin();
       if (program.autostart && !program.disabled && program.stage === 'main') this.gate.request(p);
     }
   }
@@ -216,6 +222,16 @@ export class Supervisor {
           mayRestart: () => !this.shuttingDown,
         }),
     );
+    for (const p of added) {
+      const schedule = p.spec.program.schedule;
+      if (!schedule) continue;
+      this.jobs.set(p, new ScheduledJob(p, schedule, {
+        log: this.deps.log,
+        start: (q) => this.startProcess(q),
+        stop: (q) => this.stopProcess(q, 'schedule'),
+        mayRun: () => !this.shuttingDown,
+      }));
+    }
     this.processes.push(...added);
     this.processes.sort(startOrder);
     this.processesChanged();
@@ -226,7 +242,11 @@ export class Supervisor {
     const set = new Set(gone);
     const kept = this.processes.filter((p) => !set.has(p));
     this.processes.splice(0, this.processes.length, ...kept);
-    for (const p of gone) this.gate.cancel(p);
+    for (const p of gone) {
+      this.gate.cancel(p);
+      this.jobs.get(p)?.end();
+      this.jobs.delete(p);
+    }
     this.processesChanged();
   }
 
@@ -239,7 +259,18 @@ export class Supervisor {
 
   /** One process as the API shows it. */
   snapshot(p: SupervisedProcess) {
-    return snapshotOf(p, this.healthOf(p), this.gate.reason(p));
+    const s = snapshotOf(p, this.healthOf(p), this.gate.reason(p), this.jobs.get(p)?.state() ?? null);
+    // A spawn error quotes the command, which may hold a secret.
+    if (this.deps.redact) {
+      s.spawnerr = this.deps.redact(s.spawnerr);
+      s.description = this.deps.redact(s.description);
+    }
+    return s;
+  }
+
+  /** Text with the config's secret values hidden. */
+  redact(text: string): string {
+    return this.deps.redact ? this.deps.redact(text) : text;
   }
 
   /** Send a signal to every running process's group (forward_signals). */
@@ -273,6 +304,7 @@ export class Supervisor {
     }
     this.shuttingDown = true;
     this.gate.clear();
+    for (const job of this.jobs.values()) job.end();
     this.exitCode = code;
     this.bus.emit('supervisor.stopping', { reason, code });
     if (delayMs > 0) {
@@ -343,6 +375,7 @@ export class Supervisor {
 
   private onTransition(p: SupervisedProcess, from: ProcessState, to: ProcessState): void {
     this.changes++;
+    this.jobs.get(p)?.onTransition(from, to);
     if (to === 'STOPPED') this.stages.ended(p, p.exitCode(), true);
     // Subscribers (the health monitor first) see the move before the gate looks at it again.
     if (this.bus.has('process.state')) this.bus.emit('process.state', { process: this.snapshot(p), spec: p.spec, from, to });
@@ -366,8 +399,9 @@ export class Supervisor {
 
   private onEnded(p: SupervisedProcess, code: number, expected: boolean, reason?: string): void {
     this.stages.ended(p, code, expected);
-    // Init and finish programs end the container only by the stage rules (stages.ts).
-    if (this.shuttingDown || p.spec.program.stage !== 'main') return;
+    // Init and finish programs end the container only by the stage rules (stages.ts); a
+    // scheduled job's run ends no container, under any exit_policy (SPEC §11).
+    if (this.shuttingDown || p.spec.program.stage !== 'main' || this.jobs.has(p)) return;
     const endWith = this.judge.onEnded(p, code, expected);
     if (endWith === null) return;
     const policy = this.config.settings.exitPolicy;

@@ -21,7 +21,7 @@ const NASTY_SCALARS = [
   '0', '-1', '1', '2147483647', '2147483648', '2592000', '9007199254740993', '1e400', '-0', '0x10', '0o17', '.5', 'NaN', '.inf', '-.inf',
   '""', "''", 'null', '~', 'true', 'false', 'yes', 'no', 'on', 'off',
   '720h', '20000h', '1ms', '0ms', '1m30s', '1.5s', '99999999999999999999s', '50MB', '1GB', '999999999GB', '-5MB',
-  '"${NOPE}"', '"${HOME}"', '"${X:-d}"', '"${X:?required}"', '"${"', '"$$"', '"$$$$"', '"${X:=y}"', '"$NOT_MINE"', '"${file:/etc/hostname}"',
+  '"${NOPE}"', '"${HOME}"', '"${X:-d}"', '"${X:?required}"', '"${"', '"$$"', '"$$$$"', '"${X:=y}"', '"$NOT_MINE"', '"${file:/etc/hostname}"', '"* * * * * *"', '"@every 1s"', '"@reboot"', '"0 0 31 2 *"', '"@every 0s"',
   '"%(program_name)s"', '"%(process_num)02d"', '"%(nope)s"', '"%(program_name)0600000000s"', '"%(process_num).200f"', '"%"', '"%%"', '"%(process_num)x"',
   '"../../../etc/passwd"', '"a:b"', '"a/b"', '" "', '"x y"', '"\\u0000"', '"\\t"', '"ünïcødé"', '"😀"',
   '/dev/zero', '/dev/null', '/proc/self/environ', '/etc/shadow', '/', '.',
@@ -35,10 +35,11 @@ const PROGRAM_KEYS = [
   'backoff', 'stopsignal', 'stopwaitsecs', 'stopasgroup', 'killasgroup', 'priority', 'numprocs', 'numprocs_start', 'process_name',
   'redirect_stderr', 'env_file', 'disabled', 'critical', 'strip_ansi', 'depends_on', 'healthcheck', 'stdout_logfile',
   'stdout_logfile_maxbytes', 'stdout_logfile_backups', 'stderr_logfile', 'stdout_capture_maxbytes', 'stdout_events_enabled', 'nosuchkey',
+  'schedule', 'schedule_timezone', 'overlap', 'watch',
 ];
 const SETTINGS_KEYS = [
   'exit_policy', 'shutdown_timeout', 'log_format', 'log_timestamps', 'log_color', 'socket', 'http', 'http_username', 'http_password',
-  'forward_signals', 'signal_rewrite', 'logdir', 'environment', 'nosuchsetting',
+  'forward_signals', 'signal_rewrite', 'logdir', 'environment', 'nosuchsetting', 'watch_config',
 ];
 
 const YAML_SEEDS = [

@@ -3,7 +3,7 @@
 // getProcessInfo, key for key (supervisor.md §3.3).
 import { SupervisorError } from '../../errors';
 import type { Outcome, ProcessSnapshot, Results } from '../../supervisor/api';
-import { stopClock, timedelta } from '../time-text';
+import { stopClock, scheduleText, timedelta } from '../time-text';
 import type { RpcStruct, RpcValue } from './codec';
 import { FAULTS, RpcFault, faultOf } from './faults';
 
@@ -32,23 +32,38 @@ export async function groupAnswer(group: string, results: (name: string) => Prom
   }
 }
 
+/** Supervisor's spawnerr: the spawn error, or for BACKOFF and FATAL why it is there. */
+function spawnError(p: ProcessSnapshot): string {
+  return p.spawnerr || (p.state === 'BACKOFF' || p.state === 'FATAL' ? p.description : '');
+}
+
+/** Supervisor's description (`pid 12, uptime 0:03:10`, `Exited too quickly …`): getProcessInfo's and the web page's. */
+export function supervisorDescription(p: ProcessSnapshot, now = Math.floor(Date.now() / 1000)): string {
+  const base = stateDescription(p, now);
+  if (!p.schedule) return base;
+  return p.state === 'STOPPED' || p.state === 'EXITED' ? scheduleText(p) : `${base}; ${scheduleText(p)}`;
+}
+
+function stateDescription(p: ProcessSnapshot, now: number): string {
+  // A program's STATUS= (sd_notify) follows Supervisor's words; STARTING says what it waits for.
+  if (p.state === 'RUNNING') return `pid ${p.pid}, uptime ${timedelta(now - p.start)}${p.description ? `, ${p.description}` : ''}`;
+  if (p.state === 'STARTING') return p.description;
+  if (p.state === 'BACKOFF' || p.state === 'FATAL') return spawnError(p) || `unknown error (try "tail ${p.name}")`;
+  if (p.state === 'STOPPED' || p.state === 'EXITED') {
+    const description = p.start ? stopClock(p.stop || now) : 'Not started';
+    // Only a kill is worth a word next to Supervisor's stop time: an asked-for stop is the norm.
+    return p.stopped?.killed ? `${description} (${p.stopped.text})` : description;
+  }
+  return '';
+}
+
 /** getProcessInfo's struct. */
 export function processInfoStruct(p: ProcessSnapshot): RpcStruct {
   const now = Math.floor(Date.now() / 1000);
-  const backingOff = p.state === 'BACKOFF' || p.state === 'FATAL';
-  const spawnerr = p.spawnerr || (backingOff ? p.description : '');
+  const spawnerr = spawnError(p);
   // Supervisor's exitstatus: the exit code, or -1 for a death by signal.
   const exitstatus = p.exit ? (p.exit.signal !== null ? -1 : (p.exit.code ?? 0)) : 0;
-  let description = '';
-  // A program's STATUS= (sd_notify) follows Supervisor's words; STARTING says what it waits for.
-  if (p.state === 'RUNNING') description = `pid ${p.pid}, uptime ${timedelta(now - p.start)}${p.description ? `, ${p.description}` : ''}`;
-  else if (p.state === 'STARTING') description = p.description;
-  else if (backingOff) description = spawnerr || `unknown error (try "tail ${p.name}")`;
-  else if (p.state === 'STOPPED' || p.state === 'EXITED') {
-    description = p.start ? stopClock(p.stop || now) : 'Not started';
-    // Only a kill is worth a word next to Supervisor's stop time: an asked-for stop is the norm.
-    if (p.stopped?.killed) description += ` (${p.stopped.text})`;
-  }
+  const description = supervisorDescription(p, now);
   return {
     name: p.name,
     group: p.group,
