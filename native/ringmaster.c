@@ -6,6 +6,8 @@
 //   setSubreaper  prctl(PR_SET_CHILD_SUBREAPER);
 //   notifyOpen    a unix datagram socket for sd_notify (NOTIFY_SOCKET) whose datagrams arrive as
 //                 calls on the event loop (libuv poll on the fd), each with its sender's pid;
+//   listen        a listening TCP or unix socket for a program's `socket:` (made synchronously, so
+//                 it exists before the first spawn); spawn passes it on as fd 3 or fd 0;
 //   trimMemory    give back what start-up left resident: malloc_trim, and MADV_DONTNEED on the
 //                 executable's read-only file mappings (issue #17).
 // Never waitpid(-1): that would steal exit statuses from libuv's own children.
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <netdb.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -35,9 +38,11 @@
 #include <unistd.h>
 
 enum step { STEP_NONE, STEP_FORK, STEP_PIPE, STEP_SETPGID, STEP_SETSID, STEP_STDIO, STEP_CHDIR,
-            STEP_SETGROUPS, STEP_SETGID, STEP_SETUID, STEP_EXEC };
+            STEP_SETGROUPS, STEP_SETGID, STEP_SETUID, STEP_EXEC, STEP_LISTENFD,
+            STEP_RESOLVE, STEP_SOCKET, STEP_BIND, STEP_LISTEN, STEP_CHMOD, STEP_CHOWN };
 static const char *step_names[] = { "", "fork", "pipe", "setpgid", "setsid", "dup2", "chdir",
-                                    "setgroups", "setgid", "setuid", "exec" };
+                                    "setgroups", "setgid", "setuid", "exec", "listen fd",
+                                    "resolve", "socket", "bind", "listen", "chmod", "chown" };
 enum mode { MODE_INHERIT, MODE_PIPE, MODE_NULL, MODE_STDOUT };
 
 static const char *errno_name(int e) {
@@ -47,6 +52,8 @@ static const char *errno_name(int e) {
     case ELOOP: return "ELOOP"; case ENAMETOOLONG: return "ENAMETOOLONG"; case E2BIG: return "E2BIG";
     case ENOMEM: return "ENOMEM"; case EINVAL: return "EINVAL"; case EAGAIN: return "EAGAIN";
     case EMFILE: return "EMFILE"; case ENFILE: return "ENFILE"; case ETXTBSY: return "ETXTBSY";
+    case EADDRINUSE: return "EADDRINUSE"; case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case ENOTSOCK: return "ENOTSOCK"; case EBADF: return "EBADF";
     default: return NULL;
   }
 }
@@ -143,7 +150,20 @@ struct child_setup {
   pid_t parent;      // ringmaster's pid; 0 when ringmaster is PID 1 (no parent-death signal)
   int ready_src;     // write end of the `ready: fd:N` pipe (O_CLOEXEC), or -1
   int ready_at;      // N: the fd it becomes in the child
+  int listen_fd;     // a program's shared listening socket, or -1
+  int listen_at;     // the fd it becomes in the child: 3 (systemd's LISTEN_FDS) or 0 (fcgi)
+  char *listen_pid;  // "LISTEN_PID=" + room for digits, in envp; the child writes its own pid
 };
+
+// Async-signal-safe: "LISTEN_PID=" followed by the decimal pid.
+static void write_pid_env(char *buf, pid_t pid) {
+  char digits[16];
+  int n = 0;
+  do digits[n++] = (char)('0' + pid % 10); while ((pid /= 10) > 0 && n < 15);
+  char *p = buf + strlen("LISTEN_PID=");
+  while (n > 0) *p++ = digits[--n];
+  *p = '\0';
+}
 
 struct report { int step; int err; };
 
@@ -175,12 +195,21 @@ static int child_main(void *arg) {
     moved[i] = c->std_fd[i] < 0 ? -1 : fcntl(c->std_fd[i], F_DUPFD_CLOEXEC, 3);
     if (c->std_fd[i] >= 0 && moved[i] < 0) child_fail(c, STEP_STDIO);
   }
+  int listen_moved = c->listen_fd < 0 ? -1 : fcntl(c->listen_fd, F_DUPFD_CLOEXEC, 3);
+  if (c->listen_fd >= 0 && listen_moved < 0) child_fail(c, STEP_LISTENFD);
   for (int i = 0; i < 3; i++) {
     if (moved[i] >= 0 && dup2(moved[i], i) < 0) child_fail(c, STEP_STDIO);
     fcntl(i, F_SETFD, 0);  // an inherited 0..2 may be close-on-exec in ringmaster
   }
+  if (listen_moved >= 0) {
+    if (dup2(listen_moved, c->listen_at) < 0) child_fail(c, STEP_LISTENFD);
+    fcntl(c->listen_at, F_SETFD, 0);
+  }
+  // LISTEN_PID must be the program's own pid, known only here (no shell wrapper changes it).
+  if (c->listen_pid) write_pid_env(c->listen_pid, (pid_t)syscall(SYS_getpid));
 #ifdef SYS_close_range
-  syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);  // no stray fd reaches a program
+  // No stray fd reaches a program (the socket on fd 3 excepted).
+  syscall(SYS_close_range, c->listen_at == 3 ? 4U : 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
 #endif
   // After close_range, which would mark it close-on-exec again. dup2 onto itself keeps the flag,
   // hence the explicit F_SETFD.
@@ -317,10 +346,33 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
   c.ready_src = c.ready_at = -1;
   int32_t ready_at;
   if ((v = prop(env, opts, "readyFd")) && napi_get_value_int32(env, v, &ready_at) == napi_ok && ready_at >= 3) c.ready_at = ready_at;
+  c.listen_fd = -1;
+  c.listen_at = -1;
+  int32_t n32;
+  if ((v = prop(env, opts, "listenFd")) && napi_get_value_int32(env, v, &n32) == napi_ok && n32 >= 0) {
+    c.listen_fd = n32;
+    c.listen_at = (v = prop(env, opts, "listenAt")) && napi_get_value_int32(env, v, &n32) == napi_ok && n32 == 0 ? 0 : 3;
+  }
   c.file = string_of(env, prop(env, opts, "file"));
   c.cwd = string_of(env, prop(env, opts, "cwd"));
   c.argv = strings_of(env, prop(env, opts, "argv"));
   c.envp = strings_of(env, prop(env, opts, "env"));
+  if (c.envp && c.listen_at == 3) {
+    // One more variable, filled in by the child: LISTEN_PID=<its pid>.
+    size_t n = 0;
+    while (c.envp[n]) n++;
+    char **grown = realloc(c.envp, (n + 2) * sizeof(char *));
+    c.listen_pid = grown ? calloc(1, 40) : NULL;
+    if (grown) c.envp = grown;
+    if (c.listen_pid) {
+      strcpy(c.listen_pid, "LISTEN_PID=");
+      c.envp[n] = c.listen_pid;
+      c.envp[n + 1] = NULL;
+    } else {
+      free_strings(c.envp);
+      c.envp = NULL;
+    }
+  }
   char *pg = string_of(env, prop(env, opts, "pgroup"));
   c.pgroup = !pg ? 0 : !strcmp(pg, "pgroup") ? 1 : !strcmp(pg, "session") ? 2 : 0;
   free(pg);
@@ -385,6 +437,62 @@ static napi_value js_peek(napi_env env, napi_callback_info info) {
   do r = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT); while (r < 0 && errno == EINTR);
   napi_value result;
   napi_create_int32(env, r < 0 ? 0 : si.si_pid, &result);
+  return result;
+}
+
+// --- listening sockets ---------------------------------------------------------------------------
+
+static int int_prop(napi_env env, napi_value obj, const char *key, int fallback) {
+  int32_t n;
+  napi_value v = prop(env, obj, key);
+  return v && napi_get_value_int32(env, v, &n) == napi_ok ? n : fallback;
+}
+
+// listen({path, backlog, mode, uid, gid}) or listen({host, port, backlog}): the fd (O_CLOEXEC).
+// A stale unix socket file is replaced, as Supervisor does; anything else at the path is an error.
+static napi_value js_listen(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value opts = NULL, result;
+  napi_get_cb_info(env, info, &argc, &opts, NULL, NULL);
+  if (argc < 1) { napi_throw_type_error(env, NULL, "listen: options are required"); return NULL; }
+  char *path = string_of(env, prop(env, opts, "path"));
+  char *host = string_of(env, prop(env, opts, "host"));
+  int backlog = int_prop(env, opts, "backlog", SOMAXCONN);
+  int fd = -1, err = 0;
+  enum step step = STEP_NONE;
+  if (path) {
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct stat st;
+    if (strlen(path) >= sizeof sa.sun_path) { step = STEP_BIND; err = ENAMETOOLONG; goto done; }
+    strcpy(sa.sun_path, path);
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) unlink(path);
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) { step = STEP_SOCKET; err = errno; goto done; }
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) { step = STEP_BIND; err = errno; goto done; }
+    int mode = int_prop(env, opts, "mode", 0700);
+    if (chmod(path, (mode_t)mode) < 0) { step = STEP_CHMOD; err = errno; goto done; }
+    int uid = int_prop(env, opts, "uid", -1), gid = int_prop(env, opts, "gid", -1);
+    if ((uid >= 0 || gid >= 0) && chown(path, (uid_t)uid, (gid_t)gid) < 0) { step = STEP_CHOWN; err = errno; goto done; }
+  } else {
+    char port[16];
+    snprintf(port, sizeof port, "%d", int_prop(env, opts, "port", 0));
+    struct addrinfo hints = { .ai_flags = AI_PASSIVE, .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai = NULL;
+    int r = getaddrinfo(host && *host ? host : NULL, port, &hints, &ai);
+    if (r != 0) { step = STEP_RESOLVE; err = r == EAI_SYSTEM ? errno : EADDRNOTAVAIL; goto done; }
+    if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) { step = STEP_SOCKET; err = errno; freeaddrinfo(ai); goto done; }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // a restart of ringmaster rebinds at once
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) { step = STEP_BIND; err = errno; freeaddrinfo(ai); goto done; }
+    freeaddrinfo(ai);
+  }
+  if (listen(fd, backlog) < 0) { step = STEP_LISTEN; err = errno; }
+done:
+  free(path);
+  free(host);
+  if (step != STEP_NONE) {
+    if (fd >= 0) close(fd);
+    return throw_errno(env, step, err);
+  }
+  napi_create_int32(env, fd, &result);
   return result;
 }
 
@@ -616,6 +724,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "peek", NULL, js_peek, NULL, NULL, NULL, napi_default, NULL },
     { "setSubreaper", NULL, js_set_subreaper, NULL, NULL, NULL, napi_default, NULL },
     { "notifyOpen", NULL, js_notify_open, NULL, NULL, NULL, napi_default, NULL },
+    { "listen", NULL, js_listen, NULL, NULL, NULL, napi_default, NULL },
     { "trimMemory", NULL, js_trim_memory, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

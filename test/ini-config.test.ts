@@ -170,11 +170,14 @@ describe('errors and warnings (SPEC §2: FILE:LINE:COL)', () => {
     assert.equal(program(ini('[program:a]\ncommand=true\n'), 'a').stopasgroup, true);
   });
 
-  it('[fcgi-program:x] and a [group:x] naming an unknown program are errors', () => {
-    const f = ini('[fcgi-program:php]\ncommand=php-cgi\nsocket=tcp://127.0.0.1:9000\n[group:g]\nprograms=nope\n');
+  it('[fcgi-program:x] maps to a program with its socket on fd 0 (SPEC §9); one without socket= and a [group:x] naming an unknown program are errors', () => {
+    const php = program(ini('[fcgi-program:php]\ncommand=php-cgi\nsocket=unix:///run/php/%(program_name)s.sock\nsocket_mode=0660\nsocket_owner=nobody\nsocket_backlog=32\nnumprocs=2\nprocess_name=%(program_name)s_%(process_num)d\n'), 'php');
+    assert.deepEqual(php.socket, { url: 'unix:///run/php/php.sock', kind: 'unix', path: '/run/php/php.sock', mode: 0o660, owner: { spec: 'nobody', uid: 65534, gid: 65534 }, backlog: 32, fd: 0 });
+    assert.deepEqual(php.processNames, ['php_0', 'php_1']);
+    const f = ini('[fcgi-program:php]\ncommand=php-cgi\n[group:g]\nprograms=nope\n');
     const all = problems(() => load(f)).join('\n');
-    assert.match(all, /supervisord\.conf:1:2: programs\.php: \[fcgi-program:php\] is not supported/);
-    assert.match(all, /supervisord\.conf:5:10: groups\.g\[0\]: no program named "nope"/);
+    assert.match(all, /supervisord\.conf:1:2: programs\.php\.socket: \[fcgi-program:php\] needs a socket= line/);
+    assert.match(all, /supervisord\.conf:4:10: groups\.g\[0\]: no program named "nope"/);
   });
 });
 

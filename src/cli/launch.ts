@@ -8,6 +8,7 @@ import type { ProgramConfig } from '../config/types';
 import type { StartedChild } from '../supervisor/process';
 import type { ProcessSpec } from '../types';
 import { prepareReady, type ReadyOptions, type ReadyPrep } from '../ready/sources';
+import { socketSpawnOptions, type ProgramSockets } from './sockets';
 
 export interface LaunchOptions {
   output: Output;
@@ -20,6 +21,8 @@ export interface LaunchOptions {
   events?: LaunchEvents;
   /** For programs with `ready:` (the notify socket's directory, ringmaster's log). */
   ready?: ReadyOptions;
+  /** The listening sockets of programs with `socket:`. */
+  sockets?: ProgramSockets;
 }
 
 export interface LaunchEvents {
@@ -70,16 +73,21 @@ export function launch(spec: ProcessSpec, opts: LaunchOptions): StartedChild {
   const listener = program.eventListener !== undefined && events !== undefined;
   const user = program.user ? resolveUser(program.user) : undefined;
   const ready = program.ready ? prepareReady(spec.name, program.ready, opts.ready ?? { warn: () => {} }) : undefined;
+  const socket = program.socket && opts.sockets ? socketSpawnOptions(program, opts.sockets) : undefined;
   const env = programEnv(spec, opts, user);
+  if (socket) Object.assign(env, socket.env);
   if (ready) Object.assign(env, ready.env);
   const child = spawnReady(ready, {
     argv: program.argv,
     env,
     readyFd: ready?.readyFd,
     ...runsAs(program, user),
+    listenFd: socket?.listenFd,
+    listenAt: socket?.listenAt,
     // A pipe, as in Supervisor: sendProcessStdin writes to it, and a program reading its stdin
-    // waits instead of seeing end-of-file at once. A listener's is the protocol channel.
-    stdin: 'pipe',
+    // waits instead of seeing end-of-file at once. A listener's is the protocol channel. With
+    // `socket_fd: 0` the socket is its stdin (Supervisor's fcgi-program).
+    stdin: socket?.listenAt === 0 ? 'null' : 'pipe',
     stdout: 'pipe',
     stderr: program.redirectStderr ? 'stdout' : 'pipe',
   });

@@ -4,6 +4,7 @@ import { holdEarlySignals, replayEarlySignals } from '../pid1/signals';
 import { check } from './check';
 import { convert } from './convert';
 import { ctl, healthcheck } from './ctl';
+import { pidproxy, PIDPROXY_HELP } from './pidproxy';
 import { run } from './run';
 import { single } from './single';
 
@@ -16,6 +17,7 @@ const USAGE = `Usage:
   ringmaster ctl [-s SOCKET] VERB [NAME…]   control a running ringmaster (ringmaster ctl --help)
   ringmaster convert supervisord.conf print the equivalent YAML of a Supervisor INI config or a Procfile
   ringmaster healthcheck              exit 0 if the running ringmaster is ready, else 1
+  ringmaster pidproxy PIDFILE CMD…    Supervisor's pidproxy: signals go to the pid in PIDFILE
   ringmaster --version | --help
 
 -c may name a supervisord.conf (*.conf, *.ini, or a file starting with a [section]) or a Procfile
@@ -28,6 +30,7 @@ const VERB_HELP: Record<string, string> = {
   run: 'Usage: ringmaster run [-c FILE]\n\nSupervise the programs of the config in the foreground until the exit policy or a\nsignal ends it. TERM/INT/QUIT shut down in order; a second one kills at once.\n',
   healthcheck: 'Usage: ringmaster healthcheck [-c FILE]\n\nAsk the running ringmaster (over its control socket) whether it is ready: every\nautostarted program RUNNING or finished as expected. Exit 0 if so, else 1. For HEALTHCHECK.\n',
   convert: 'Usage: ringmaster convert supervisord.conf|Procfile\n\nPrint the equivalent ringmaster YAML of a Supervisor INI config (with the files its\n[include] names) or of a Procfile (a file named Procfile or *.procfile) on stdout.\nComments list what has no equivalent. Problems go to stderr and make the exit code 2.\n',
+  pidproxy: PIDPROXY_HELP,
   check: 'Usage: ringmaster check [-c FILE]\n\nValidate the config without starting anything. Prints every problem as\nFILE:LINE:COL: key: message and exits 2, or exits 0 when the config is good.\n',
 };
 
@@ -35,6 +38,8 @@ const VERB_HELP: Record<string, string> = {
 const releaseEarlySignals = holdEarlySignals();
 
 async function main(argv: string[]): Promise<number> {
+  // pidproxy takes CMD's arguments as they are (a `--` among them too); its signals are all forwarded.
+  if (argv[0] === 'pidproxy') return pidproxy(argv.slice(1), releaseEarlySignals);
   const dashes = argv.indexOf('--');
   if (dashes >= 0) return single(argv.slice(0, dashes), argv.slice(dashes + 1), releaseEarlySignals);
   // ctl has flags of its own: hand it everything after the verb (and signals their default meaning).

@@ -21,8 +21,10 @@ import { LocalSupervisorApi } from '../supervisor/local-api';
 import { ConfigWatch, ProgramWatches } from '../watch/triggers';
 import { Supervisor } from '../supervisor/supervisor';
 import type { Log } from '../types';
+import { findDaemon } from './daemon';
 import { liveHookGroups, runHook } from './hooks';
 import { checkCommand, launch, launchCheck } from './launch';
+import { ProgramSockets } from './sockets';
 
 /** Load the config or print every problem (SPEC §2) and return null. */
 export function loadOrReport(file: string | undefined): Config | null {
@@ -84,9 +86,11 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
     observeOutput: (name, observer) => output.observe(name, observer),
   });
   health.follow(bus);
+  const sockets = new ProgramSockets(log, (text) => log(text, 'error'));
   const supervisor = new Supervisor(config, {
     bus,
-    launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl, events, ready: { notifyDir: settings.notifyDir, warn: (text) => log(text, 'warn') } }),
+    launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl, events, sockets, ready: { notifyDir: settings.notifyDir, warn: (text) => log(text, 'warn') } }),
+    findDaemon,
     log,
     redact: (text) => redact(text),
     runHook: (spec, hook, timeoutMs, signal) => runHook(spec, hook, timeoutMs, signal, { output, serverUrl }, log),
@@ -103,6 +107,12 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
     checkCommand,
     sampleUsage,
   });
+  // A socket stays open while its program has processes or is in the config last read (a reload
+  // or `update` that keeps it, between stopping the old processes and starting the new); a
+  // removed program's is closed.
+  const pruneSockets = () => sockets.prune([...supervisor.latestPrograms, ...supervisor.programs]);
+  bus.on('processes.changed', pruneSockets);
+  bus.on('config.reloaded', pruneSockets);
   output.setNames(supervisor.processes.map((p) => p.name));
   const watches = new ProgramWatches(api, log);
   for (const event of ['process.state', 'processes.changed', 'config.reloaded'] as const) bus.on(event, () => trimmer.touch());
@@ -158,6 +168,7 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
   health.close();
   events.close();
   await Promise.all([control.close(), http.close()]);
+  sockets.closeAll();
   log(`exiting with code ${code}`);
   removeSignals();
   process.off('SIGUSR2', reopenLogs);

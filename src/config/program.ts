@@ -7,6 +7,7 @@ import { readDependsOn, readHealthcheck } from './health';
 import { readReady } from './ready';
 import { readSchedule, readWatch } from './schedule';
 import { shellSplit } from './shellwords';
+import { readPidfile, readSocket, SOCKET_KEYS } from './socket';
 import { checkStageKeys, HOOK_TIMEOUT_DEFAULT_MS, readHooks, readHookTimeout, readStage } from './lifecycle';
 import type { ProgramConfig, ProgramLogFile, Settings, Stage } from './types';
 import { resolveUser } from './users';
@@ -22,6 +23,7 @@ export const PROGRAM_KEYS = [
   'stderr_logfile', 'stderr_logfile_maxbytes', 'stderr_logfile_backups',
   'stdout_events_enabled', 'stderr_events_enabled', 'stdout_capture_maxbytes', 'stderr_capture_maxbytes',
   'ready', 'ready_timeout', 'watchdog',
+  ...SOCKET_KEYS,
   'schedule', 'schedule_timezone', 'overlap', 'watch',
   'stage', 'hooks', 'hook_timeout',
 ] as const;
@@ -41,7 +43,8 @@ const NAME_RE = /^[^\s:/]+$/;
  */
 export function readProgram(r: ValueReader, name: string, keyNode: Node, node: Node, settings: Settings, etcDir = '/etc', listener = false): ProgramConfig | null {
   const base = `${listener ? 'eventlisteners' : 'programs'}.${name}`;
-  const known: readonly string[] = listener ? [...PROGRAM_KEYS, ...LISTENER_KEYS] : PROGRAM_KEYS;
+  // An event listener's stdin and stdout are its protocol channel: no socket, no daemon.
+  const known: readonly string[] = listener ? [...PROGRAM_KEYS.filter((k) => !(SOCKET_KEYS as readonly string[]).includes(k)), ...LISTENER_KEYS] : PROGRAM_KEYS;
   const before = r.problems.length;
   if (!NAME_RE.test(name)) r.fail(keyNode, base, 'a program name may not contain spaces, ":" or "/"');
   if (!isMap(node)) {
@@ -196,17 +199,20 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     return { path: target === 'AUTO' ? target : path.resolve(r.source.dir, target), maxBytes, backups };
   };
 
+  const directory = get('directory', (n, p) => r.text(n, p), undefined as string | undefined);
   const stage = get('stage', (n, p) => readStage(r, n, p), 'main' as Stage);
   checkStageKeys(r, base, stage, values, listener);
   const oneShot = stage !== 'main';
   if (schedule && oneShot) r.fail(values.get('schedule'), `${base}.schedule`, `a scheduled program is in stage main (an ${stage} program runs once, when its stage comes)`);
 
+  const socket = listener ? undefined : readSocket(r, base, values, etcDir);
+  const pidfile = listener ? undefined : readPidfile(r, base, values, directory, numprocs);
   const program: ProgramConfig = {
     name,
     argv,
     commandText,
     shell,
-    directory: get('directory', (n, p) => r.text(n, p), undefined as string | undefined),
+    directory,
     environment,
     user,
     umask,
@@ -242,6 +248,9 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     dependsOn: get('depends_on', (n, p) => readDependsOn(r, n, p), []),
     healthcheck: get('healthcheck', (n, p) => readHealthcheck(r, n, p), undefined),
     ready: readReady(r, base, values, listener),
+    // Only when given: a program without them has no such keys (as before they existed).
+    ...(socket && { socket }),
+    ...(pidfile && { pidfile }),
     stage,
     hooks: get('hooks', (n, p) => readHooks(r, n, p, readCommand), {}),
     hookTimeoutMs: get('hook_timeout', (n, p) => readHookTimeout(r, n, p), HOOK_TIMEOUT_DEFAULT_MS),
@@ -250,6 +259,9 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     ...(values.has('watch') ? { watch: get('watch', (n, p) => readWatch(r, n, p), undefined) } : {}),
     source: { file: r.source.file, ...r.source.pos(keyNode) },
   };
+  if (program.pidfile && program.socket?.fd === 3) {
+    r.fail(values.get('pidfile'), `${base}.pidfile`, 'cannot be used with a socket on fd 3: LISTEN_PID would name the command, not its daemon (socket_fd: 0 works)');
+  }
   if (listener && program.redirectStderr) r.fail(values.get('redirect_stderr'), `${base}.redirect_stderr`, 'is not allowed for an event listener: its stdout is the protocol channel');
   return r.problems.length === before ? program : null;
 }

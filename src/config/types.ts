@@ -128,6 +128,10 @@ export interface ProgramConfig {
   hooks: ProgramHooks;
   /** Each hook's bound; then its process group is killed. */
   hookTimeoutMs: number;
+  /** A listening socket ringmaster keeps open for the program's processes (SPEC §9). */
+  socket?: ProgramSocket;
+  /** The command daemonizes: the pid in this file is supervised as the program (SPEC §9). */
+  pidfile?: string;
   source: SourcePos;
 }
 
@@ -141,6 +145,19 @@ export interface ReadyConfig {
   /** Restarted when no WATCHDOG=1 came for this long (notify only). */
   watchdogMs?: number;
 }
+/** `socket:` with its `socket_*` keys, resolved. */
+export type ProgramSocket = ({ kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string }) & {
+  /** As written, for messages. */
+  url: string;
+  /** A unix socket's mode (default 0700). */
+  mode: number;
+  /** A unix socket's owner (`socket_owner`), resolved when the config is read. */
+  owner?: { spec: string; uid: number; gid: number };
+  /** listen(2)'s backlog; the system's SOMAXCONN when not given. */
+  backlog?: number;
+  /** Where each process gets it: 3 (LISTEN_FDS, systemd's way) or 0 (Supervisor's fcgi-program). */
+  fd: 0 | 3;
+};
 
 /** When a scheduled job runs (src/cron.ts computes the times). */
 export interface ScheduleSpec {

@@ -26,7 +26,16 @@ export interface NativeSpawnOptions {
   stderr: StdioMode | 'stdout';
   /** `ready: fd:N` (s6's notification-fd): a pipe whose write end is fd N (>= 3) in the child. */
   readyFd?: number;
+  /** A listening socket to hand the child (a program's `socket:`), not closed by the spawn. */
+  listenFd?: number;
+  /** The fd it becomes: 3 (and the env gets LISTEN_PID=<the child's own pid>) or 0 (fcgi). */
+  listenAt?: 0 | 3;
 }
+
+/** A listening socket to make: unix (path, mode, owner) or TCP (host, port). */
+export type NativeListenOptions =
+  | { path: string; backlog?: number; mode: number; uid?: number; gid?: number }
+  | { host: string; port: number; backlog?: number };
 
 export interface NativeSpawnResult {
   pid: number;
@@ -74,6 +83,8 @@ export interface NativeAddon {
   peek(): number;
   /** prctl(PR_SET_CHILD_SUBREAPER, 1); returns true on success. */
   setSubreaper(): boolean;
+  /** socket, bind, (chmod, chown,) listen: the fd, O_CLOEXEC. Throws a NativeSpawnError-shaped error. */
+  listen(options: NativeListenOptions): number;
   /**
    * A unix datagram socket with SO_PASSCRED bound to `address` ('@name': abstract; else a path,
    * chmod'ed to `mode`, default 0600), read on the event loop. Throws an errno-shaped error.

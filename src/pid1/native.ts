@@ -79,5 +79,6 @@ export const native: NativeAddon = {
   peek: () => loaded().peek(),
   setSubreaper: () => loaded().setSubreaper(),
   notifyOpen: (address, onMessage, mode) => loaded().notifyOpen(address, onMessage, mode),
+  listen: (options) => loaded().listen(options),
   trimMemory: () => loaded().trimMemory(),
 };

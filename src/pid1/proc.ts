@@ -83,3 +83,9 @@ export function descendantPids(root = process.pid): number[] {
   }
   return out;
 }
+
+/** State letter, parent and process group of `pid`, or null when it is gone. */
+export function procInfo(pid: number): { state: string; ppid: number; pgrp: number } | null {
+  const f = statFields(pid);
+  return f ? { state: f[0], ppid: Number(f[1]), pgrp: Number(f[2]) } : null;
+}

@@ -57,6 +57,11 @@ export function trackChild(pid: number, onExit: (r: WaitResult) => void): void {
   sweepTimer?.ref();
 }
 
+/** Forget a tracked pid whose exit nobody waits for any more (a daemon given up on). */
+export function untrackChild(pid: number): void {
+  untrack(pid);
+}
+
 function untrack(pid: number): ((r: WaitResult) => void) | undefined {
   const onExit = tracked.get(pid);
   tracked.delete(pid);

@@ -24,6 +24,9 @@ export interface SpawnOptions {
   stderr: StdioMode | 'stdout';
   /** `ready: fd:N`: the child gets the write end of a pipe as fd N; `SpawnedChild.ready` reads it. */
   readyFd?: number;
+  /** A listening socket passed on as fd `listenAt` (see NativeSpawnOptions). */
+  listenFd?: number;
+  listenAt?: 0 | 3;
 }
 
 /**

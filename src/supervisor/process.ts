@@ -39,9 +39,19 @@ export interface SpawnFailure {
   message: string;
 }
 
+/** The daemon a `pidfile:` program's command left behind (found by cli/daemon.ts). */
+export interface FoundDaemon {
+  pid: number;
+  pgid: number;
+  exited: Promise<ExitStatus>;
+  release(): void;
+}
+
 export interface ProcessDeps {
   /** Start the child for this spec, or throw a SpawnFailure-shaped error. */
   spawn(spec: ProcessSpec): StartedChild;
+  /** For a `pidfile:` program whose command exited as expected: its daemon, or why none was found. */
+  findDaemon?(spec: ProcessSpec, since: number, waitMs: number): Promise<FoundDaemon | { failure: string }>;
   /** A ringmaster message line. */
   log: Log;
   /**
@@ -113,6 +123,10 @@ export class SupervisedProcess {
   private leader = 0;
   /** sd_notify's MAINPID of this run (0: none). */
   private mainPid = 0;
+  /** A `pidfile:` program between its command's exit and the daemon being found. */
+  private adopting = false;
+  /** Whether `pid` leads its process group (a daemon may not): group signals only then. */
+  private leads = true;
   private readonly now: () => number;
   /** Aborts the hooks of this process that are running (a kill, a stop during pre_start). */
   private hookAbort: AbortController | undefined;
@@ -187,7 +201,9 @@ export class SupervisedProcess {
       case 'RUNNING':
         this.stopRecord = { cause, signal: this.spec.program.stopsignal, killed: null };
         this.setState('STOPPING');
-        if (this.pid === 0) {
+        if (this.adopting) {
+          // While the pid file is read there is no one to signal yet: the daemon found is stopped.
+        } else if (this.pid === 0) {
           // Its pre_start hook runs and no child exists yet: the hook is killed, nothing else to
           // stop, and no pre_stop or post_stop (they bracket a program that ran).
           this.attempt++;
@@ -226,7 +242,7 @@ export class SupervisedProcess {
   /** Send a signal to the running process: to its group when stopasgroup (the default). */
   signal(sig: NodeJS.Signals): boolean {
     if (this.pid === 0) return false;
-    return trySignal(this.spec.program.stopasgroup ? -this.pgid : this.pid, sig);
+    return trySignal(this.spec.program.stopasgroup && this.leads ? -this.pid : this.pid, sig);
   }
 
   /**
@@ -290,9 +306,11 @@ export class SupervisedProcess {
     try {
       child = this.deps.spawn(this.spec);
     } catch (err) {
-      const e = err as Partial<SpawnFailure>;
+      const e = err as Partial<SpawnFailure> & { fatal?: boolean };
       this.spawnError = { code: e.code ?? 'EUNKNOWN', message: e.message ?? String(err) };
       this.description = this.spawnError.message;
+      // Retries cannot fix it (a socket that cannot be made): FATAL at once, with the reason.
+      if (e.fatal) this.startFailures = this.spec.program.startretries;
       if (RESOURCE_ERRORS.has(this.spawnError.code)) {
         // Ringmaster itself is out of fds or processes: not the program's failure (issue #12, 5:
         // idle connections made a restarting program go FATAL for good). Retried after the
@@ -313,16 +331,21 @@ export class SupervisedProcess {
     this.pgid = child.pid;
     this.leader = child.pid;
     this.mainPid = 0;
+    this.leads = true;
     this.stdin = child.stdin;
     this.deps.log(`spawned: ${this.name} with pid ${child.pid}`);
-    child.exited.then((status) => this.onLeaderExit(status));
+    const daemonizes = this.spec.program.pidfile !== undefined && this.deps.findDaemon !== undefined;
+    child.exited.then((status) => (daemonizes ? this.onLauncherExit(status) : this.onLeaderExit(status)));
     const ready = this.spec.program.ready;
     if (ready) this.waitUntilReady(ready, child.readiness);
-    else {
-      const startsecs = this.spec.program.startsecsMs;
-      if (startsecs === 0) this.becomeRunning();
-      else this.timer = setTimeout(() => this.becomeRunning(), startsecs);
-    }
+    // A daemonizing command's startsecs count from when its daemon is found.
+    else if (!daemonizes) this.awaitStartsecs();
+  }
+
+  private awaitStartsecs(): void {
+    const startsecs = this.spec.program.startsecsMs;
+    if (startsecs === 0) this.becomeRunning();
+    else this.timer = setTimeout(() => this.becomeRunning(), startsecs);
   }
 
   /** SPEC §10: STARTING until the program says it is ready; startsecs does not apply. */
@@ -344,6 +367,9 @@ export class SupervisedProcess {
         this.deps.log(`${this.name}: main pid is now ${pid} (MAINPID)`);
         this.mainPid = pid;
         this.pid = this.lastPid = pid;
+        // Not its group's leader: signals go to it alone; the rest of the group gets the stop
+        // signal once it has ended, as lingering members do.
+        this.leads = false;
       },
       timedOut: (limit) => {
         if (this.state !== 'STARTING' || this.pid === 0) return;
@@ -378,6 +404,44 @@ export class SupervisedProcess {
   /** A pid ringmaster reaped as an orphan: the end of this process when it is the followed MAINPID. */
   adoptedExit(pid: number, status: ExitStatus): void {
     if (pid !== 0 && pid === this.mainPid && this.pid === pid && this.leader === 0) this.onExit(status);
+  }
+
+  /** A `pidfile:` program's command ended: if as expected, the daemon it left becomes the process. */
+  private onLauncherExit(status: ExitStatus): void {
+    const program = this.spec.program;
+    if (this.state !== 'STARTING' || !isExpected(status, program.exitcodes)) return this.onExit(status);
+    this.pid = 0;
+    this.stdin?.destroy();
+    this.stdin = undefined;
+    if (!groupAlive(this.pgid)) this.pgid = 0;
+    this.adopting = true;
+    const run = this.spawns;
+    this.deps.log(`${this.name}: command exited (${describeExit(status)}), reading pidfile ${program.pidfile}`);
+    void this.deps.findDaemon!(this.spec, this.startedAt, program.startsecsMs).then((found) => this.onDaemonFound(found, status, run));
+  }
+
+  private onDaemonFound(found: FoundDaemon | { failure: string }, launcher: ExitStatus, run: number): void {
+    this.adopting = false;
+    if (run !== this.spawns) {
+      if ('pid' in found) found.release();
+      return;
+    }
+    if (!('pid' in found)) {
+      this.lastExit = launcher;
+      this.stoppedAt = this.now();
+      if (this.state === 'STOPPING') return this.finishStopIfGroupGone();
+      this.deps.log(`${this.name}: ${found.failure}`, 'warn');
+      this.description = found.failure;
+      this.startFailed();
+      return;
+    }
+    this.pid = this.lastPid = found.pid;
+    this.pgid = found.pgid;
+    this.leads = found.pgid === found.pid;
+    found.exited.then((status) => this.onExit(status));
+    this.deps.log(`${this.name}: daemon pid ${found.pid} from ${this.spec.program.pidfile}${this.leads ? '' : ' (signalled alone: it does not lead a process group)'}`);
+    if (this.state === 'STOPPING') this.beginStop(); // a stop came while the file was read
+    else this.awaitStartsecs();
   }
 
   private becomeRunning(): void {
@@ -500,7 +564,7 @@ export class SupervisedProcess {
 
   private sendStopSignal(): void {
     const program = this.spec.program;
-    trySignal(program.stopasgroup ? -this.pgid : this.pid, program.stopsignal);
+    trySignal(program.stopasgroup && this.leads ? -this.pid : this.pid, program.stopsignal);
     this.armKillTimer();
   }
 
@@ -514,14 +578,15 @@ export class SupervisedProcess {
   }
 
   private killTarget(): number {
-    if (this.pid !== 0) return this.spec.program.killasgroup ? -this.pgid : this.pid;
+    if (this.pid !== 0) return this.spec.program.killasgroup && this.leads ? -this.pid : this.pid;
     if (this.pgid !== 0 && this.spec.program.killasgroup) return -this.pgid;
     return 0;
   }
 
   /** The stop is over once the leader is reaped and no member of its group is left. */
   private finishStopIfGroupGone(): void {
-    if (this.pid !== 0) return;
+    // While a pid file is read the daemon may be about to be found: its stop waits for it.
+    if (this.pid !== 0 || this.adopting) return;
     if (this.pgid !== 0 && this.spec.program.killasgroup && groupAlive(this.pgid)) {
       if (!this.stopping) {
         // Lingering members of an exited leader's group: stop them the same way.

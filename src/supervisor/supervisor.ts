@@ -4,7 +4,7 @@ import type { HealthState, KillCause, Log, StopCause } from '../types';
 import { diffGroups, diffPrograms, programsByGroup, type ConfigDiff } from './config-diff';
 import { DependencyGate, stopLevels } from './dependencies';
 import { ExitPolicyJudge } from './exit-policy';
-import { SupervisedProcess, type ProcessSpec, type StartedChild } from './process';
+import { SupervisedProcess, type ProcessDeps, type ProcessSpec, type StartedChild } from './process';
 import { processSpecs } from './process-names';
 import { ScheduledJob } from './scheduler';
 import { snapshotOf, summaryLine } from './snapshot';
@@ -14,6 +14,8 @@ import type { ProcessState } from './states';
 export interface SupervisorDeps {
   /** Starts the child of a process, wiring its output; throws a SpawnFailure-shaped error. */
   launch(spec: ProcessSpec): StartedChild;
+  /** Finds the daemon of a `pidfile:` program (cli/daemon.ts). */
+  findDaemon?: ProcessDeps['findDaemon'];
   log: Log;
   /** Run a program's hook (cli/hooks.ts): 0 when it succeeded, else its failure code. */
   runHook?(spec: ProcessSpec, hook: HookName, timeoutMs: number, signal: AbortSignal): Promise<number>;
@@ -215,6 +217,7 @@ export class Supervisor {
       (spec) =>
         new SupervisedProcess(spec, {
           spawn: (s) => this.deps.launch(s),
+          findDaemon: this.deps.findDaemon,
           log: this.deps.log,
           runHook: this.deps.runHook && ((spec, hook, timeoutMs, signal) => this.runHook(spec, hook, timeoutMs, signal)),
           onTransition: (process, from, to) => this.onTransition(process, from, to),

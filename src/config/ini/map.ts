@@ -62,8 +62,10 @@ const PROGRAM_OPTIONS = new Set([
   'environment', 'directory', 'umask', 'serverurl',
   ...['stdout', 'stderr'].flatMap((s) => LOGFILE_KEYS.map((k) => `${s}_${k}`)),
 ]);
+/** What [fcgi-program:x] adds to [program:x]: ringmaster's `socket:` keys (SPEC §9). */
+const FCGI_OPTIONS = ['socket', 'socket_owner', 'socket_mode', 'socket_backlog'];
 const BOOL_OPTIONS = new Set(['autostart', 'stopasgroup', 'killasgroup', 'redirect_stderr', 'stdout_events_enabled', 'stderr_events_enabled']);
-const INT_OPTIONS = new Set(['priority', 'startsecs', 'startretries', 'stopwaitsecs', 'stdout_logfile_backups', 'stderr_logfile_backups', 'buffer_size']);
+const INT_OPTIONS = new Set(['socket_backlog', 'priority', 'startsecs', 'startretries', 'stopwaitsecs', 'stdout_logfile_backups', 'stderr_logfile_backups', 'buffer_size']);
 /** Logfile targets that mean "the container's output", which ringmaster writes every line to anyway. */
 const CONSOLE_TARGETS = new Set(['/dev/stdout', '/dev/stderr', '/dev/fd/1', '/dev/fd/2', '/proc/self/fd/1', '/proc/self/fd/2']);
 
@@ -152,9 +154,12 @@ export function mapIniFile(file: string, text: string, env: NodeJS.ProcessEnv): 
   const listeners: OutEntry[] = [];
   const stripAnsi = supervisord?.options.get('strip_ansi');
   for (const s of merged) {
-    const [kind, name] = splitSection(s.name);
+    const [section, name] = splitSection(s.name);
+    // An fcgi-program is a program with a socket on its stdin.
+    const fcgi = section === 'fcgi-program';
+    const kind = fcgi ? 'program' : section;
     if (kind === 'program' || kind === 'eventlistener') {
-      const entries = mapProgram(ctx, s, kind, name, groupOf.get(name) ?? name);
+      const entries = mapProgram(ctx, s, kind, name, groupOf.get(name) ?? name, fcgi);
       if (kind === 'program' && stripAnsi && isTrue(stripAnsi.value)) {
         for (const e of entries) if (e.value.kind === 'map') e.value.entries.push(entry('strip_ansi', optLoc(stripAnsi), scalar(true, optLoc(stripAnsi))));
       }
@@ -174,8 +179,6 @@ export function mapIniFile(file: string, text: string, env: NodeJS.ProcessEnv): 
     else if (kind === 'inet_http_server') mapInetServer(ctx, s, settings);
     else if (kind === 'supervisorctl' || kind === 'rpcinterface' || kind === 'ctlplugin') {
       warn(ctx, s.at, '', `[${s.name}] is not needed: ringmaster ctl and supervisorctl -s unix://SOCKET talk to settings.socket; ignored`);
-    } else if (kind === 'fcgi-program') {
-      error(ctx, s.at, `programs.${name}`, `[${s.name}] is not supported: ringmaster does not create sockets for its programs`);
     } else if (kind !== 'supervisord' && kind !== 'group' && kind !== 'include') {
       warn(ctx, s.at, '', `[${s.name}] is not a section supervisord knows; ignored`);
     }
@@ -325,7 +328,7 @@ function mapInetServer(ctx: Ctx, s: MergedSection, settings: OutEntry[]): void {
 }
 
 /** One [program:x] or [eventlistener:x]: usually one entry; one per process when their options differ. */
-function mapProgram(ctx: Ctx, s: MergedSection, kind: 'program' | 'eventlistener', name: string, group: string): OutEntry[] {
+function mapProgram(ctx: Ctx, s: MergedSection, kind: 'program' | 'eventlistener', name: string, group: string, fcgi = false): OutEntry[] {
   const base = `${kind === 'program' ? 'programs' : 'eventlisteners'}.${name}`;
   const names = (opt: IniOption & { file: IniText }) => sectionNames(ctx, opt, { program_name: name, group_name: group });
   const keys: OutEntry[] = [];
@@ -355,8 +358,13 @@ function mapProgram(ctx: Ctx, s: MergedSection, kind: 'program' | 'eventlistener
       } else keys.push(entry(key, at, typed(key, expandOpt(ctx, opt, names(opt), s.name) ?? opt.value, at)));
       continue;
     }
+    if (fcgi && FCGI_OPTIONS.includes(key)) {
+      const v = expandOpt(ctx, opt, names(opt), s.name);
+      if (v !== undefined) keys.push(entry(key, at, typed(key, v, at)));
+      continue;
+    }
     if (!PROGRAM_OPTIONS.has(key)) {
-      warn(ctx, at, `${base}.${key}`, `"${key}" is not a Supervisor [${kind}:x] option; ignored (supervisord ignores it too)`);
+      warn(ctx, at, `${base}.${key}`, `"${key}" is not a Supervisor [${fcgi ? 'fcgi-program' : kind}:x] option; ignored (supervisord ignores it too)`);
       continue;
     }
     const value = expandOpt(ctx, opt, names(opt), s.name);
@@ -380,6 +388,10 @@ function mapProgram(ctx: Ctx, s: MergedSection, kind: 'program' | 'eventlistener
     } else {
       keys.push(entry(key, at, typed(key, value, at)));
     }
+  }
+  if (fcgi) {
+    if (!opts.has('socket')) error(ctx, s.at, `${base}.socket`, `[${s.name}] needs a socket= line (tcp://HOST:PORT or unix:///PATH)`);
+    else keys.push(entry('socket_fd', s.at, scalar(0, s.at), ['[fcgi-program:x]: the socket is each process\'s stdin (fd 0), as in Supervisor']));
   }
   // ringmaster stops whole process groups by default (Supervisor: only the pid); a Supervisor
   // file that turns killasgroup off without saying stopasgroup means "neither".
