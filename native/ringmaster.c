@@ -4,6 +4,8 @@
 //   reap          waitpid(pid, WNOHANG) on one pid that libuv does not own;
 //   peek          waitid(P_ALL, WNOWAIT): which child has ended, without reaping it;
 //   setSubreaper  prctl(PR_SET_CHILD_SUBREAPER);
+//   notifyOpen    a unix datagram socket for sd_notify (NOTIFY_SOCKET) whose datagrams arrive as
+//                 calls on the event loop (libuv poll on the fd), each with its sender's pid;
 //   listen        a listening TCP or unix socket for a program's `socket:` (made synchronously, so
 //                 it exists before the first spawn); spawn passes it on as fd 3 or fd 0;
 //   trimMemory    give back what start-up left resident: malloc_trim, and MADV_DONTNEED on the
@@ -12,6 +14,8 @@
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include <uv.h>
+#include <stddef.h>
 #include <errno.h>
 #include <ctype.h>
 #include <fcntl.h>
@@ -54,19 +58,24 @@ static const char *errno_name(int e) {
   }
 }
 
-static napi_value throw_errno(napi_env env, enum step step, int err) {
+// An Error with errno, code ('ENOENT') and syscall (the step that failed).
+static napi_value throw_syscall(napi_env env, const char *syscall, int err) {
   char code[16], msg[128];
   const char *name = errno_name(err);
   if (name) snprintf(code, sizeof code, "%s", name); else snprintf(code, sizeof code, "E%d", err);
-  snprintf(msg, sizeof msg, "%s: %s", step_names[step], strerror(err));
+  snprintf(msg, sizeof msg, "%s: %s", syscall, strerror(err));
   napi_value error, v;
   napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &v);
   napi_create_error(env, NULL, v, &error);
   napi_create_int32(env, err, &v); napi_set_named_property(env, error, "errno", v);
   napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &v); napi_set_named_property(env, error, "code", v);
-  napi_create_string_utf8(env, step_names[step], NAPI_AUTO_LENGTH, &v); napi_set_named_property(env, error, "syscall", v);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &v); napi_set_named_property(env, error, "syscall", v);
   napi_throw(env, error);
   return NULL;
+}
+
+static napi_value throw_errno(napi_env env, enum step step, int err) {
+  return throw_syscall(env, step_names[step], err);
 }
 
 // --- reading the options object -----------------------------------------------------------------
@@ -139,6 +148,8 @@ struct child_setup {
   size_t ngroups;
   int report_fd;     // O_CLOEXEC: EOF in the parent means execve succeeded
   pid_t parent;      // ringmaster's pid; 0 when ringmaster is PID 1 (no parent-death signal)
+  int ready_src;     // write end of the `ready: fd:N` pipe (O_CLOEXEC), or -1
+  int ready_at;      // N: the fd it becomes in the child
   int listen_fd;     // a program's shared listening socket, or -1
   int listen_at;     // the fd it becomes in the child: 3 (systemd's LISTEN_FDS) or 0 (fcgi)
   char *listen_pid;  // "LISTEN_PID=" + room for digits, in envp; the child writes its own pid
@@ -200,6 +211,12 @@ static int child_main(void *arg) {
   // No stray fd reaches a program (the socket on fd 3 excepted).
   syscall(SYS_close_range, c->listen_at == 3 ? 4U : 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
 #endif
+  // After close_range, which would mark it close-on-exec again. dup2 onto itself keeps the flag,
+  // hence the explicit F_SETFD.
+  if (c->ready_src >= 0) {
+    if (c->ready_src != c->ready_at && dup2(c->ready_src, c->ready_at) < 0) child_fail(c, STEP_STDIO);
+    fcntl(c->ready_at, F_SETFD, 0);
+  }
   if (c->umask >= 0) umask((mode_t)c->umask);
   if (c->cwd && chdir(c->cwd) < 0) child_fail(c, STEP_CHDIR);
   if (c->uid >= 0 || c->gid >= 0) {
@@ -271,6 +288,9 @@ static napi_value run_spawn(napi_env env, napi_value opts, struct child_setup *c
       child_fd[2] = modes[1] == MODE_INHERIT ? 1 : child_fd[1];  // dup2(1, 2)
     }
   }
+  int ready[2] = { -1, -1 };
+  if (!fail_step && c->ready_at >= 0 && pipe2(ready, O_CLOEXEC) < 0) { fail_step = STEP_PIPE; fail_err = errno; }
+  c->ready_src = ready[1];
   if (!fail_step && pipe2(report, O_CLOEXEC) < 0) { fail_step = STEP_PIPE; fail_err = errno; }
 
   pid_t pid = -1;
@@ -281,6 +301,7 @@ static napi_value run_spawn(napi_env env, napi_value opts, struct child_setup *c
   }
   // The child has exec'd or exited by now (CLONE_VFORK): its ends can go.
   close_if(report[1]);
+  close_if(ready[1]);
   for (int i = 0; i < 3; i++)
     if (child_fd[i] > 2 && child_fd[i] != devnull && (i < 2 || child_fd[2] != child_fd[1])) close(child_fd[i]);
   close_if(devnull);
@@ -297,10 +318,12 @@ static napi_value run_spawn(napi_env env, napi_value opts, struct child_setup *c
   close_if(report[0]);
   if (fail_step) {
     for (int i = 0; i < 3; i++) close_if(parent_fd[i]);
+    close_if(ready[0]);
     return throw_errno(env, fail_step, fail_err);
   }
   for (int i = 0; i < 3; i++)
     if (parent_fd[i] >= 0) fcntl(parent_fd[i], F_SETFL, fcntl(parent_fd[i], F_GETFL) | O_NONBLOCK);
+  if (ready[0] >= 0) fcntl(ready[0], F_SETFL, fcntl(ready[0], F_GETFL) | O_NONBLOCK);
 
   napi_value result, v;
   napi_create_object(env, &result);
@@ -308,6 +331,7 @@ static napi_value run_spawn(napi_env env, napi_value opts, struct child_setup *c
   napi_create_int32(env, parent_fd[0], &v); napi_set_named_property(env, result, "stdinFd", v);
   napi_create_int32(env, parent_fd[1], &v); napi_set_named_property(env, result, "stdoutFd", v);
   napi_create_int32(env, parent_fd[2], &v); napi_set_named_property(env, result, "stderrFd", v);
+  napi_create_int32(env, ready[0], &v); napi_set_named_property(env, result, "readyFd", v);
   return result;
 }
 
@@ -319,6 +343,9 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
 
   struct child_setup c = { 0 };
   c.parent = getpid() == 1 ? 0 : getpid();
+  c.ready_src = c.ready_at = -1;
+  int32_t ready_at;
+  if ((v = prop(env, opts, "readyFd")) && napi_get_value_int32(env, v, &ready_at) == napi_ok && ready_at >= 3) c.ready_at = ready_at;
   c.listen_fd = -1;
   c.listen_at = -1;
   int32_t n32;
@@ -476,6 +503,170 @@ static napi_value js_set_subreaper(napi_env env, napi_callback_info info) {
   return result;
 }
 
+
+// --- sd_notify sockets ----------------------------------------------------------------------------
+
+// One bound SOCK_DGRAM socket. Datagrams are read when libuv says the fd is readable (no timer, no
+// thread) and handed to the JS callback as (text, sender pid, sender uid): SO_PASSCRED makes the
+// kernel attach the sender's credentials to each one (pid 0 when the sender is in a pid namespace
+// we cannot see). File descriptors sent along (systemd-notify's BARRIER=1 sends one and waits until
+// the receiver closes it) are closed at once, which is the barrier's answer.
+struct notify {
+  napi_env env;
+  napi_ref callback;
+  napi_async_context context;
+  uv_poll_t poll;
+  int fd;
+  int closed;
+  char path[sizeof(((struct sockaddr_un *)0)->sun_path)];  // unlinked at close ('' for abstract)
+};
+
+#define NOTIFY_MAX 4096          // systemd's NOTIFY_BUFFER_MAX: a longer datagram is cut there
+#define NOTIFY_PER_WAKEUP 64     // a flooding sender cannot hold the event loop: the rest waits a turn
+
+static void notify_free(uv_handle_t *h) { free(h->data); }
+
+static void notify_close(struct notify *n) {
+  if (n->closed) return;
+  n->closed = 1;
+  uv_poll_stop(&n->poll);
+  uv_close((uv_handle_t *)&n->poll, notify_free);  // frees n once libuv is done with the handle
+  close(n->fd);
+  if (n->path[0]) unlink(n->path);
+  napi_delete_reference(n->env, n->callback);
+  napi_async_destroy(n->env, n->context);
+}
+
+static void notify_readable(uv_poll_t *h, int status, int events) {
+  struct notify *n = h->data;
+  napi_env env = n->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  for (int i = 0; i < NOTIFY_PER_WAKEUP && !n->closed; i++) {
+    char buf[NOTIFY_MAX];
+    union { struct cmsghdr align; char bytes[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 16)]; } control;
+    struct iovec iov = { buf, sizeof buf };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof control };
+    ssize_t got = recvmsg(n->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      break;  // EAGAIN: drained
+    }
+    int32_t pid = 0;
+    int64_t uid = -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET) continue;
+      if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+        struct ucred cred;
+        memcpy(&cred, CMSG_DATA(c), sizeof cred);
+        pid = cred.pid;
+        uid = cred.uid;
+      } else if (c->cmsg_type == SCM_RIGHTS) {
+        int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int k = 0; k < count; k++) {
+          int fd;
+          memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof fd);
+          close(fd);
+        }
+      }
+    }
+    napi_value argv[3], callback, global, ignored;
+    napi_create_string_utf8(env, buf, (size_t)got, &argv[0]);
+    napi_create_int32(env, pid, &argv[1]);
+    napi_create_int64(env, uid, &argv[2]);
+    napi_get_reference_value(env, n->callback, &callback);
+    napi_get_global(env, &global);
+    if (napi_make_callback(env, n->context, global, callback, 3, argv, &ignored) != napi_ok) {
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) {
+        napi_value err;
+        napi_get_and_clear_last_exception(env, &err);
+        napi_fatal_exception(env, err);  // process 'uncaughtException', as for any callback
+      }
+      break;
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static napi_value js_notify_close(napi_env env, napi_callback_info info) {
+  void *data;
+  napi_value self;
+  size_t argc = 0;
+  napi_get_cb_info(env, info, &argc, NULL, &self, &data);
+  struct notify *n;
+  if (napi_remove_wrap(env, self, (void **)&n) == napi_ok && n) notify_close(n);
+  return NULL;
+}
+
+static void notify_finalize(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  notify_close(data);  // dropped without close(): no fd and no poll handle outlive it
+}
+
+// notifyOpen(address, callback): '@name' is an abstract address, anything else a path (a stale
+// socket file there is replaced; mode from the third argument, default 0600). Returns
+// {fd, close()}. The poll handle is unref'd: it never keeps ringmaster alive on its own.
+static napi_value js_notify_open(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3] = { NULL, NULL, NULL }, result, v;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_valuetype t = napi_undefined;
+  if (argc >= 2) napi_typeof(env, argv[1], &t);
+  char *address = argc >= 1 ? string_of(env, argv[0]) : NULL;
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  size_t len = address ? strlen(address) : 0;
+  if (!address || t != napi_function || len < 2 || len >= sizeof sa.sun_path) {
+    free(address);
+    napi_throw_type_error(env, NULL, "notifyOpen: an address ('@name' or a path of at most 107 bytes) and a callback are required");
+    return NULL;
+  }
+  int abstract = address[0] == '@';
+  memcpy(sa.sun_path, address, len);
+  socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + (abstract ? 0 : 1));
+  if (abstract) sa.sun_path[0] = '\0';
+  int64_t mode = argc >= 3 ? id_of(env, argv[2]) : -1;
+  const char *failed = NULL;
+  int err = 0, one = 1;
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) { failed = "socket"; err = errno; }
+  else if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) { failed = "setsockopt"; err = errno; }
+  else {
+    struct stat st;
+    if (!abstract && lstat(address, &st) == 0 && S_ISSOCK(st.st_mode)) unlink(address);
+    if (bind(fd, (struct sockaddr *)&sa, salen) < 0) { failed = "bind"; err = errno; }
+    else if (!abstract && chmod(address, (mode_t)(mode >= 0 ? mode : 0600)) < 0) { failed = "chmod"; err = errno; unlink(address); }
+  }
+  if (failed) {
+    if (fd >= 0) close(fd);
+    free(address);
+    return throw_syscall(env, failed, err);
+  }
+  struct notify *n = calloc(1, sizeof *n);
+  uv_loop_t *loop = NULL;
+  napi_get_uv_event_loop(env, &loop);
+  n->env = env;
+  n->fd = fd;
+  if (!abstract) memcpy(n->path, address, len + 1);
+  free(address);
+  napi_create_reference(env, argv[1], 1, &n->callback);
+  napi_value name;
+  napi_create_string_utf8(env, "ringmaster:notify", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, NULL, name, &n->context);
+  uv_poll_init(loop, &n->poll, fd);
+  n->poll.data = n;
+  uv_poll_start(&n->poll, UV_READABLE, notify_readable);
+  uv_unref((uv_handle_t *)&n->poll);
+
+  napi_create_object(env, &result);
+  napi_create_int32(env, fd, &v); napi_set_named_property(env, result, "fd", v);
+  napi_create_function(env, "close", NAPI_AUTO_LENGTH, js_notify_close, NULL, &v);
+  napi_set_named_property(env, result, "close", v);
+  napi_wrap(env, result, n, notify_finalize, NULL, NULL);
+  return result;
+}
+
 /*
  * Most of a Node process's resident memory is pages of its own executable (V8's compiler, Node's
  * builtin sources and snapshot) touched once at start-up. They are clean file pages: dropping them
@@ -532,6 +723,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "reap", NULL, js_reap, NULL, NULL, NULL, napi_default, NULL },
     { "peek", NULL, js_peek, NULL, NULL, NULL, napi_default, NULL },
     { "setSubreaper", NULL, js_set_subreaper, NULL, NULL, NULL, napi_default, NULL },
+    { "notifyOpen", NULL, js_notify_open, NULL, NULL, NULL, napi_default, NULL },
     { "listen", NULL, js_listen, NULL, NULL, NULL, napi_default, NULL },
     { "trimMemory", NULL, js_trim_memory, NULL, NULL, NULL, napi_default, NULL },
   };

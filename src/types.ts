@@ -57,9 +57,23 @@ export interface HealthState {
 }
 
 /** Why a stop began: asked for, or decided by ringmaster. */
-export type StopCause = 'stop' | 'restart' | 'reload' | 'shutdown' | 'liveness' | 'memory_limit' | 'schedule';
-/** Why a stop turned into SIGKILL. */
-export type KillCause = 'stopwaitsecs' | 'shutdown_timeout' | 'second signal' | 'failsafe';
+export type StopCause = 'stop' | 'restart' | 'reload' | 'shutdown' | 'liveness' | 'memory_limit' | 'schedule' | 'watchdog' | 'ready_timeout';
+/** Why a stop turned into SIGKILL (ready_timeout: no stop signal first, the start has failed). */
+export type KillCause = 'stopwaitsecs' | 'shutdown_timeout' | 'second signal' | 'failsafe' | 'ready_timeout';
+
+/** What a program says about itself through its `ready:` method (SPEC §10). */
+export type ReadyNotice =
+  | { kind: 'ready' }
+  | { kind: 'status'; text: string }
+  | { kind: 'watchdog' }
+  | { kind: 'mainpid'; pid: number }
+  | { kind: 'stopping' };
+
+/** A started child's readiness channel: notices arrive until close() (made by cli/launch.ts). */
+export interface ReadySource {
+  listen(onNotice: (notice: ReadyNotice) => void): void;
+  close(): void;
+}
 
 /** The last stop of a process and, when it came to that, why it was SIGKILLed. */
 export interface StopRecord {

@@ -73,6 +73,13 @@ describe('the import graph of src/ (issue #11)', () => {
     );
   });
 
+  it('ready/ (the programs\' readiness channels) imports only the leaves, config types, pid1/ and itself', () => {
+    assert.deepEqual(
+      violations((from, to) => (folder(from) === 'ready' && !['ready', 'pid1'].includes(folder(to)) && !LEAVES.has(to) && to !== 'config/types' ? 'a channel owns no program state' : null)),
+      [],
+    );
+  });
+
   it('front ends see the supervisor only through supervisor/api.ts', () => {
     const frontEnds = new Set(['control', 'health', 'events', 'watch']);
     assert.deepEqual(

@@ -73,7 +73,9 @@ function describeState(p: StatusEntry, now: number): string {
       const use = u ? `   cpu ${u.cpuPercent.toFixed(1)}%  mem ${(u.memoryBytes / 1048576).toFixed(1)}MB` : '';
       const h = p.health;
       const health = h ? `   ${h.status}${h.status !== 'healthy' && h.output ? ` (${h.output.split('\n')[0].slice(0, 80)})` : ''}` : '';
-      return `pid ${p.pid}, uptime ${uptime(now - p.start)}${use}${health}`;
+      // A program's own STATUS= (sd_notify) is its description while it runs.
+      const status = p.description ? `   ${p.description}` : '';
+      return `pid ${p.pid}, uptime ${uptime(now - p.start)}${use}${health}${status}`;
     }
     case 'STOPPED':
       if (p.waiting) return p.waiting.charAt(0).toUpperCase() + p.waiting.slice(1);
@@ -84,7 +86,8 @@ function describeState(p: StatusEntry, now: number): string {
     case 'BACKOFF':
       return p.spawnerr || p.description || 'Exited too quickly (process log may have details)';
     default:
-      return p.pid ? `pid ${p.pid}` : '';
+      // STARTING with a `ready:` method: what it waits for, or the program's STATUS=.
+      return [p.pid ? `pid ${p.pid}` : '', p.description].filter(Boolean).join(', ');
   }
 }
 

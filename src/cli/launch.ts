@@ -7,6 +7,7 @@ import { resolveUser } from '../config/users';
 import type { ProgramConfig } from '../config/types';
 import type { StartedChild } from '../supervisor/process';
 import type { ProcessSpec } from '../types';
+import { prepareReady, type ReadyOptions, type ReadyPrep } from '../ready/sources';
 import { socketSpawnOptions, type ProgramSockets } from './sockets';
 
 export interface LaunchOptions {
@@ -18,6 +19,8 @@ export interface LaunchOptions {
   baseEnv?: NodeJS.ProcessEnv;
   /** Supervisor's events: listener pipes and output chunks of programs with events enabled. */
   events?: LaunchEvents;
+  /** For programs with `ready:` (the notify socket's directory, ringmaster's log). */
+  ready?: ReadyOptions;
   /** The listening sockets of programs with `socket:`. */
   sockets?: ProgramSockets;
 }
@@ -69,10 +72,15 @@ export function launch(spec: ProcessSpec, opts: LaunchOptions): StartedChild {
   // An event listener's stdin and stdout are the protocol channel (reference §4.1), not logged.
   const listener = program.eventListener !== undefined && events !== undefined;
   const user = program.user ? resolveUser(program.user) : undefined;
+  const ready = program.ready ? prepareReady(spec.name, program.ready, opts.ready ?? { warn: () => {} }) : undefined;
   const socket = program.socket && opts.sockets ? socketSpawnOptions(program, opts.sockets) : undefined;
-  const child = spawnProcess({
+  const env = programEnv(spec, opts, user);
+  if (socket) Object.assign(env, socket.env);
+  if (ready) Object.assign(env, ready.env);
+  const child = spawnReady(ready, {
     argv: program.argv,
-    env: socket ? { ...programEnv(spec, opts, user), ...socket.env } : programEnv(spec, opts, user),
+    env,
+    readyFd: ready?.readyFd,
     ...runsAs(program, user),
     listenFd: socket?.listenFd,
     listenAt: socket?.listenAt,
@@ -89,7 +97,17 @@ export function launch(spec: ProcessSpec, opts: LaunchOptions): StartedChild {
   if (child.stderr) void opts.output.attach(spec.name, 'stderr', logged('stderr', child.stderr), { logFile: logFile(spec, 'stderr', opts) });
   if (events && program.stdoutEvents && !listener) child.stdout?.on('data', (c: Buffer) => events.output(spec, child.pid, 'stdout', c));
   if (events && program.stderrEvents) child.stderr?.on('data', (c: Buffer) => events.output(spec, child.pid, 'stderr', c));
-  return child;
+  return ready ? { ...child, readiness: ready.start(child) } : child;
+}
+
+/** spawnProcess, releasing the ready method's socket when the spawn fails. */
+function spawnReady(ready: ReadyPrep | undefined, options: Parameters<typeof spawnProcess>[0]): SpawnedChild {
+  try {
+    return spawnProcess(options);
+  } catch (err) {
+    ready?.abort();
+    throw err;
+  }
 }
 
 function logFile(spec: ProcessSpec, stream: 'stdout' | 'stderr', opts: LaunchOptions): LogFileConfig | undefined {

@@ -91,7 +91,7 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
   const sockets = new ProgramSockets(log, (text) => log(text, 'error'));
   const supervisor = new Supervisor(config, {
     bus,
-    launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl, events, sockets }),
+    launch: (spec) => launch(spec, { output, logdir: settings.logdir, serverUrl, events, sockets, ready: { notifyDir: settings.notifyDir, warn: (text) => log(text, 'warn') } }),
     findDaemon,
     log,
     redact: (text) => redact(text),

@@ -4,6 +4,7 @@ import { parseEnvFile } from './envfile';
 import { MAX_NUMPROCS } from './process-name';
 import { MAX_ENV_FILE_BYTES, readConfigText } from './read-file';
 import { readDependsOn, readHealthcheck } from './health';
+import { readReady } from './ready';
 import { readSchedule, readWatch } from './schedule';
 import { shellSplit } from './shellwords';
 import { readPidfile, readSocket, SOCKET_KEYS } from './socket';
@@ -21,6 +22,7 @@ export const PROGRAM_KEYS = [
   'stdout_logfile', 'stdout_logfile_maxbytes', 'stdout_logfile_backups',
   'stderr_logfile', 'stderr_logfile_maxbytes', 'stderr_logfile_backups',
   'stdout_events_enabled', 'stderr_events_enabled', 'stdout_capture_maxbytes', 'stderr_capture_maxbytes',
+  'ready', 'ready_timeout', 'watchdog',
   ...SOCKET_KEYS,
   'schedule', 'schedule_timezone', 'overlap', 'watch',
   'stage', 'hooks', 'hook_timeout',
@@ -247,6 +249,7 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
     group: name,
     dependsOn: get('depends_on', (n, p) => readDependsOn(r, n, p), []),
     healthcheck: get('healthcheck', (n, p) => readHealthcheck(r, n, p), undefined),
+    ready: readReady(r, base, values, listener),
     // Only when given: a program without them has no such keys (as before they existed).
     ...(socket && { socket }),
     ...(pidfile && { pidfile }),

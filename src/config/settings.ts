@@ -81,6 +81,14 @@ const SETTINGS: Record<string, Apply> = {
     if (ok) s.signalRewrite = out;
   },
   environment: (r, n, p, s) => set(s, 'environment', r.stringMap(n, p)),
+  notify_dir: (r, n, p, s) => {
+    const text = r.text(n, p);
+    if (text === undefined) return;
+    if (!text.startsWith('/')) return void r.fail(n, p, `expected an absolute directory, got "${text}"`);
+    // Room for the per-process socket name (`<pid>-<process>-<n>.sock`) within sun_path.
+    if (Buffer.byteLength(text) > MAX_SOCKET_PATH_BYTES - 40) return void r.fail(n, p, `is too long for socket paths in it: at most ${MAX_SOCKET_PATH_BYTES - 40} bytes`);
+    set(s, 'notifyDir', text);
+  },
   watch_config: (r, n, p, s) => set(s, 'watchConfig', r.bool(n, p)),
   shutdown_delay: (r, n, p, s) => set(s, 'shutdownDelayMs', r.duration(n, p)),
   log_level: (r, n, p, s) => set(s, 'logLevel', r.oneOf(n, p, ['debug', 'info', 'warn', 'error'] as const)),

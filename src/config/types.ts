@@ -50,6 +50,8 @@ export interface Settings {
   httpUsername?: string;
   /** Plain, or Supervisor's `{SHA}` + 40 hex digits of the password's SHA-1. */
   httpPassword?: string;
+  /** `ready: notify` sockets as files in this directory; unset: abstract addresses (no file). */
+  notifyDir?: string;
   /** Reload the config when one of its files changes (SPEC §11). */
   watchConfig: boolean;
   /** After a TERM: /readyz fails at once, the programs keep running this long, then the ordered stop. */
@@ -116,6 +118,8 @@ export interface ProgramConfig {
   /** Programs that must reach a condition before this one is started (SPEC §2 depends_on). */
   dependsOn: Dependency[];
   healthcheck?: HealthCheckConfig;
+  /** SPEC §10 `ready:`: STARTING until the program itself says it is ready. */
+  ready?: ReadyConfig;
   /** `schedule:`: a job run at its times, never autostarted otherwise nor restarted (SPEC §11). */
   schedule?: ScheduleConfig;
   /** `watch:`: paths whose change restarts or signals the program (SPEC §11). */
@@ -133,6 +137,16 @@ export interface ProgramConfig {
   source: SourcePos;
 }
 
+/** How a program tells it is ready: sd_notify, s6's notification fd, or a file it creates. */
+export type ReadyMethod = { kind: 'notify' } | { kind: 'fd'; fd: number } | { kind: 'file'; path: string };
+
+export interface ReadyConfig {
+  method: ReadyMethod;
+  /** Killed (a failed start) when not ready this long after the spawn; no bound when absent. */
+  timeoutMs?: number;
+  /** Restarted when no WATCHDOG=1 came for this long (notify only). */
+  watchdogMs?: number;
+}
 /** `socket:` with its `socket_*` keys, resolved. */
 export type ProgramSocket = ({ kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string }) & {
   /** As written, for messages. */

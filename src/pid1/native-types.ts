@@ -24,6 +24,8 @@ export interface NativeSpawnOptions {
   stdout: StdioMode;
   /** 'stdout' sends fd 2 to the same pipe/fd as fd 1 (redirect_stderr). */
   stderr: StdioMode | 'stdout';
+  /** `ready: fd:N` (s6's notification-fd): a pipe whose write end is fd N (>= 3) in the child. */
+  readyFd?: number;
   /** A listening socket to hand the child (a program's `socket:`), not closed by the spawn. */
   listenFd?: number;
   /** The fd it becomes: 3 (and the env gets LISTEN_PID=<the child's own pid>) or 0 (fcgi). */
@@ -41,7 +43,19 @@ export interface NativeSpawnResult {
   stdinFd: number;
   stdoutFd: number;
   stderrFd: number;
+  /** The read end of the `readyFd` pipe (O_CLOEXEC, non-blocking), or -1. */
+  readyFd: number;
 }
+
+/** A bound sd_notify socket (notifyOpen); its datagrams come to the callback until close(). */
+export interface NotifyHandle {
+  fd: number;
+  /** Stops reading, closes the socket and unlinks a path socket. Idempotent. */
+  close(): void;
+}
+
+/** One datagram: its text (cut at 4096 bytes), the sender's pid (0 if not visible to us) and uid. */
+export type NotifyCallback = (text: string, pid: number, uid: number) => void;
 
 /** Thrown by spawn when the child could not be set up or exec'd; nothing is left running. */
 export interface NativeSpawnError extends Error {
@@ -71,6 +85,11 @@ export interface NativeAddon {
   setSubreaper(): boolean;
   /** socket, bind, (chmod, chown,) listen: the fd, O_CLOEXEC. Throws a NativeSpawnError-shaped error. */
   listen(options: NativeListenOptions): number;
+  /**
+   * A unix datagram socket with SO_PASSCRED bound to `address` ('@name': abstract; else a path,
+   * chmod'ed to `mode`, default 0600), read on the event loop. Throws an errno-shaped error.
+   */
+  notifyOpen(address: string, onMessage: NotifyCallback, mode?: number): NotifyHandle;
   /**
    * malloc_trim(0), then MADV_DONTNEED on the executable's read-only mappings that hold no
    * copy-on-write page; returns the bytes advised away, or -1 if /proc/self/smaps is unreadable.

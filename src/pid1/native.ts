@@ -78,6 +78,7 @@ export const native: NativeAddon = {
   reap: (pid) => loaded().reap(pid),
   peek: () => loaded().peek(),
   setSubreaper: () => loaded().setSubreaper(),
+  notifyOpen: (address, onMessage, mode) => loaded().notifyOpen(address, onMessage, mode),
   listen: (options) => loaded().listen(options),
   trimMemory: () => loaded().trimMemory(),
 };

@@ -22,6 +22,8 @@ export interface SpawnOptions {
   stdin: StdioMode;
   stdout: StdioMode;
   stderr: StdioMode | 'stdout';
+  /** `ready: fd:N`: the child gets the write end of a pipe as fd N; `SpawnedChild.ready` reads it. */
+  readyFd?: number;
   /** A listening socket passed on as fd `listenAt` (see NativeSpawnOptions). */
   listenFd?: number;
   listenAt?: 0 | 3;
@@ -74,6 +76,8 @@ export interface SpawnedChild {
   stdout?: Socket;
   /** Readable, when stderr is 'pipe'. */
   stderr?: Socket;
+  /** Readable, when readyFd was asked for: what the child writes to its fd N. */
+  ready?: Socket;
   /** Resolves once the child was reaped, by the Reaper (which must be started). */
   exited: Promise<WaitResult>;
 }
@@ -148,6 +152,7 @@ export function spawnProcess(opts: SpawnOptions): SpawnedChild {
     stdin: result.stdinFd >= 0 ? new StdinPipe(result.stdinFd) : undefined,
     stdout: result.stdoutFd >= 0 ? new Socket({ fd: result.stdoutFd, readable: true, writable: false }) : undefined,
     stderr: result.stderrFd >= 0 ? new Socket({ fd: result.stderrFd, readable: true, writable: false }) : undefined,
+    ready: result.readyFd >= 0 ? new Socket({ fd: result.readyFd, readable: true, writable: false }) : undefined,
     exited,
   };
 }

@@ -1,8 +1,9 @@
 import { groupAlive, trySignal } from '../signal-util';
-import type { HookName } from '../config/types';
-import type { KillCause, Log, LogLevel, ProcessSpec, StopCause, StopRecord } from '../types';
+import type { HookName, ReadyConfig } from '../config/types';
+import type { KillCause, Log, LogLevel, ProcessSpec, ReadySource, StopCause, StopRecord } from '../types';
 import { backoffDelay } from './backoff';
 import { describeExit, describeOomExit, exitCodeOf, isExpected, shellCode, type ExitStatus } from '../exit-status';
+import { ReadyWait } from './ready-wait';
 import { assertMove, type ProcessState } from './states';
 
 /** Spawn errors that say ringmaster ran out of something (fds, processes, memory), not the program. */
@@ -22,6 +23,8 @@ export interface StartedChild {
     /** Bytes written but not yet taken by the child. */
     readonly queued: number;
   };
+  /** Its `ready:` channel (sd_notify socket, notification fd, file), for a program with one. */
+  readiness?: ReadySource;
 }
 
 export type StdinResult = 'ok' | 'NOT_RUNNING' | 'STDIN_CLOSED' | 'STDIN_FULL';
@@ -134,6 +137,11 @@ export class SupervisedProcess {
   private groupTimer: NodeJS.Timeout | undefined;
   private stopWaiters: Array<() => void> = [];
   private stdin: StartedChild['stdin'];
+  private readyWait: ReadyWait | undefined;
+  /** The child that was spawned, while it runs: `pid` differs from it once a MAINPID is followed. */
+  private leader = 0;
+  /** sd_notify's MAINPID of this run (0: none). */
+  private mainPid = 0;
   /** A `pidfile:` program between its command's exit and the daemon being found. */
   private adopting = false;
   /** Whether `pid` leads its process group (a daemon may not): group signals only then. */
@@ -342,19 +350,81 @@ export class SupervisedProcess {
     this.pid = child.pid;
     this.lastPid = child.pid;
     this.pgid = child.pid;
+    this.leader = child.pid;
+    this.mainPid = 0;
     this.leads = true;
     this.stdin = child.stdin;
     this.deps.log(`spawned: ${this.name} with pid ${child.pid}`);
     const daemonizes = this.spec.program.pidfile !== undefined && this.deps.findDaemon !== undefined;
-    child.exited.then((status) => (daemonizes ? this.onLauncherExit(status) : this.onExit(status)));
+    child.exited.then((status) => (daemonizes ? this.onLauncherExit(status) : this.onLeaderExit(status)));
+    const ready = this.spec.program.ready;
+    if (ready) this.waitUntilReady(ready, child.readiness);
     // A daemonizing command's startsecs count from when its daemon is found.
-    if (!daemonizes) this.awaitStartsecs();
+    else if (!daemonizes) this.awaitStartsecs();
   }
 
   private awaitStartsecs(): void {
     const startsecs = this.spec.program.startsecsMs;
     if (startsecs === 0) this.becomeRunning();
     else this.timer = setTimeout(() => this.becomeRunning(), startsecs);
+  }
+
+  /** SPEC §10: STARTING until the program says it is ready; startsecs does not apply. */
+  private waitUntilReady(config: ReadyConfig, source: ReadySource | undefined): void {
+    this.description = ReadyWait.waitingFor(config);
+    this.readyWait = new ReadyWait(config, source, {
+      ready: (how) => {
+        if (this.state !== 'STARTING') return;
+        if (this.description === ReadyWait.waitingFor(config)) this.description = '';
+        this.deps.log(`${this.name} is ready (${how})`);
+        this.becomeRunning();
+      },
+      // STATUS= is the description while it runs: ctl status, the APIs and /readyz show it.
+      status: (text) => {
+        if (this.pid !== 0 && !this.stopping) this.description = text;
+      },
+      mainPid: (pid) => {
+        if (this.pid === 0 || this.stopping || pid === this.pid) return;
+        this.deps.log(`${this.name}: main pid is now ${pid} (MAINPID)`);
+        this.mainPid = pid;
+        this.pid = this.lastPid = pid;
+        // Not its group's leader: signals go to it alone; the rest of the group gets the stop
+        // signal once it has ended, as lingering members do.
+        this.leads = false;
+      },
+      timedOut: (limit) => {
+        if (this.state !== 'STARTING' || this.pid === 0) return;
+        this.deps.log(`${this.name} was not ready within ready_timeout ${limit}: killing it (a failed start)`, 'warn');
+        this.stopRecord = { cause: 'ready_timeout', signal: 'SIGKILL', killed: 'ready_timeout', limit };
+        trySignal(this.spec.program.killasgroup ? -this.pgid : this.pid, 'SIGKILL');
+      },
+      watchdogMissed: (limit) => {
+        if (this.state !== 'RUNNING' || !this.deps.mayRestart()) return;
+        this.deps.log(`${this.name} sent no WATCHDOG=1 for ${limit} (watchdog): restarting`, 'warn');
+        void this.stop('watchdog').then(() => {
+          if (this.state === 'STOPPED' && this.deps.mayRestart()) this.start();
+        });
+      },
+    });
+  }
+
+  /**
+   * The spawned child ended. With a MAINPID other than it still alive, that process is the
+   * program now (it was re-parented to ringmaster, the subreaper): its end comes through
+   * `adoptedExit`. Else this is the process's end.
+   */
+  private onLeaderExit(status: ExitStatus): void {
+    this.leader = 0;
+    if (this.mainPid !== 0 && this.pid === this.mainPid && !this.stopping && trySignal(this.mainPid, 0)) {
+      this.deps.log(`${this.name}: spawned pid ${this.pgid} ended (${describeExit(status)}); following its MAINPID ${this.mainPid}`);
+      return;
+    }
+    this.onExit(status);
+  }
+
+  /** A pid ringmaster reaped as an orphan: the end of this process when it is the followed MAINPID. */
+  adoptedExit(pid: number, status: ExitStatus): void {
+    if (pid !== 0 && pid === this.mainPid && this.pid === pid && this.leader === 0) this.onExit(status);
   }
 
   /** A `pidfile:` program's command ended: if as expected, the daemon it left becomes the process. */
@@ -425,6 +495,13 @@ export class SupervisedProcess {
     this.lastExit = status;
     this.stoppedAt = this.now();
     this.pid = 0;
+    this.mainPid = 0;
+    if (this.readyWait) {
+      // What it waited for, or its STATUS=, described the run that just ended.
+      this.readyWait.close();
+      this.readyWait = undefined;
+      this.description = '';
+    }
     this.stdin?.destroy();
     this.stdin = undefined;
     if (!groupAlive(this.pgid)) this.pgid = 0; // nothing of it lingers
@@ -447,8 +524,17 @@ export class SupervisedProcess {
       return;
     }
     if (this.state === 'STARTING') {
-      this.deps.log(`exited: ${this.name} (${how}; not expected), too quickly (startsecs ${program.startsecsMs / 1000}s)`);
-      this.description = this.oomKilled ? `Exited too quickly (${how})` : 'Exited too quickly (process log may have details)';
+      const r = this.stopRecord;
+      if (r?.killed === 'ready_timeout') {
+        this.deps.log(`exited: ${this.name} (${how}; not ready within ready_timeout ${r.limit})`);
+        this.description = `Not ready within ready_timeout ${r.limit}`;
+      } else if (program.ready) {
+        this.deps.log(`exited: ${this.name} (${how}; not expected), before it was ready`);
+        this.description = 'Exited before it was ready (process log may have details)';
+      } else {
+        this.deps.log(`exited: ${this.name} (${how}; not expected), too quickly (startsecs ${program.startsecsMs / 1000}s)`);
+        this.description = this.oomKilled ? `Exited too quickly (${how})` : 'Exited too quickly (process log may have details)';
+      }
       this.startFailed();
       return;
     }
@@ -583,7 +669,7 @@ export class SupervisedProcess {
 }
 
 /** A kill asked for (a second signal) is information; one forced by a limit a warning; the failsafe's an error. */
-const KILL_LEVEL: Record<KillCause, LogLevel> = { stopwaitsecs: 'warn', shutdown_timeout: 'warn', 'second signal': 'info', failsafe: 'error' };
+const KILL_LEVEL: Record<KillCause, LogLevel> = { stopwaitsecs: 'warn', shutdown_timeout: 'warn', 'second signal': 'info', failsafe: 'error', ready_timeout: 'warn' };
 
 /** Who or what stopped it: `stopped by shutdown`. */
 export const CAUSE_TEXT: Record<StopCause, string> = {
@@ -593,6 +679,8 @@ export const CAUSE_TEXT: Record<StopCause, string> = {
   shutdown: 'shutdown',
   liveness: 'failed liveness check',
   memory_limit: 'exceeding memory_limit',
+  watchdog: 'watchdog (no WATCHDOG=1 in time)',
+  ready_timeout: 'ready_timeout (not ready in time)',
   schedule: 'the next scheduled run (overlap: replace)',
 };
 
@@ -606,6 +694,8 @@ function killText(cause: KillCause, limit?: string): string {
       return 'after a second signal';
     case 'failsafe':
       return 'by the failsafe';
+    case 'ready_timeout':
+      return `at ready_timeout${limit ? ` ${limit}` : ''}`;
   }
 }
 

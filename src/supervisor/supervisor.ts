@@ -86,7 +86,10 @@ export class Supervisor {
     );
     this.unsubscribe.push(
       this.bus.on('process.health', (change) => this.onHealthChange(change.spec, change.to, change.state)),
-      this.bus.on('pid1.reaped', () => this.onOrphanReaped()),
+      this.bus.on('pid1.reaped', ({ pid, status }) => {
+        for (const p of this.processes) p.adoptedExit(pid, status);
+        this.onOrphanReaped();
+      }),
     );
     this.stages = new StageRunner({ processes: this.processes, log: deps.log, mayContinue: () => this.hardStop === null });
     this.addPrograms(config.programs);

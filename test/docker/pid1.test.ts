@@ -40,7 +40,8 @@ describe('ringmaster in Docker: HEALTHCHECK, PID 1, docker exec, --user --read-o
   web: {command: ${forever('web')}}
   broken: {command: ["sh", "-c", "echo broken; exit 3"], startretries: 0}
 `), IMAGE]);
-    await waitLog(name, /broken entered FATAL|gave up: broken/);
+    // A program gone FATAL is an error: ringmaster's stderr (SPEC §3).
+    await waitLog(name, /broken entered FATAL|gave up: broken/, 'stderr');
     await healthBecomes(name, 'unhealthy');
     assert.equal(await inspect(name, '{{.State.Running}}'), 'true', 'a non-critical FATAL program does not end the container');
   });
@@ -56,7 +57,9 @@ describe('ringmaster in Docker: HEALTHCHECK, PID 1, docker exec, --user --read-o
 
   it('as PID 1 it reaps every orphan: 0 zombies after 500', async () => {
     // Each inner sh exits at once, leaving its `sleep 0.2` to PID 1, which must reap it when it ends.
-    const name = await runDetached('orphans', [...mountConfig(`programs:
+    // "reaped unknown pid" is a debug line (SPEC §3).
+    const name = await runDetached('orphans', [...mountConfig(`settings: {log_level: debug}
+programs:
   maker:
     command: ["sh", "-c", "i=0; while [ $i -lt 500 ]; do sh -c 'sleep 0.2 &'; i=$((i+1)); done; echo made 500 orphans; exec sleep 1000"]
 `), IMAGE]);

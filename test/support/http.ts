@@ -1,10 +1,14 @@
 import { request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 
-/** One HTTP request over a unix socket (ringmaster's control socket), bounded. */
+/**
+ * One HTTP request over a unix socket (ringmaster's control socket), bounded. A connection of its
+ * own (agent: false): node 20's global agent keeps sockets alive, and one reused just as the
+ * server closed it for idling gave a test EPIPE.
+ */
 export function httpUnix(socket: string, method: string, path: string, body?: string, timeoutMs = 10_000): Promise<{ status: number; body: string; type: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: socket, method, path, headers: body ? { 'content-type': 'application/json' } : {}, timeout: timeoutMs }, (res) => {
+    const req = request({ socketPath: socket, agent: false, method, path, headers: body ? { 'content-type': 'application/json' } : {}, timeout: timeoutMs }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (text += d));

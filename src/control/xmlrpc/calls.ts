@@ -46,7 +46,9 @@ export function supervisorDescription(p: ProcessSnapshot, now = Math.floor(Date.
 }
 
 function stateDescription(p: ProcessSnapshot, now: number): string {
-  if (p.state === 'RUNNING') return `pid ${p.pid}, uptime ${timedelta(now - p.start)}`;
+  // A program's STATUS= (sd_notify) follows Supervisor's words; STARTING says what it waits for.
+  if (p.state === 'RUNNING') return `pid ${p.pid}, uptime ${timedelta(now - p.start)}${p.description ? `, ${p.description}` : ''}`;
+  if (p.state === 'STARTING') return p.description;
   if (p.state === 'BACKOFF' || p.state === 'FATAL') return spawnError(p) || `unknown error (try "tail ${p.name}")`;
   if (p.state === 'STOPPED' || p.state === 'EXITED') {
     const description = p.start ? stopClock(p.stop || now) : 'Not started';
