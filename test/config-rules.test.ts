@@ -203,7 +203,7 @@ describe('§2 program keys', () => {
         stopasgroup: true, killasgroup: true, priority: 999, numprocs: 1, numprocsStart: 0, processName: '%(program_name)s', processNames: ['p'],
         redirectStderr: false, disabled: false, critical: false, stdoutLogfile: undefined, stderrLogfile: undefined,
         stripAnsi: false, stdoutEvents: false, stderrEvents: false, stdoutCaptureMaxBytes: 0, stderrCaptureMaxBytes: 0, eventListener: undefined,
-        group: 'p', dependsOn: [], healthcheck: undefined, stage: 'main', hooks: {}, hookTimeoutMs: 30_000, memoryLimit: undefined, source: undefined,
+        group: 'p', dependsOn: [], healthcheck: undefined, stage: 'main', hooks: {}, hookTimeoutMs: 30_000, memoryLimit: undefined, ready: undefined, source: undefined,
       },
     );
     assert.equal(p.source.line, 1);
