@@ -134,6 +134,12 @@ export class Supervisor {
    * depends_on waits until its dependencies meet their conditions.
    */
   start(): void {
+    // Without init programs the main ones start in this same turn, as before stages existed.
+    if (this.stages.members('init').length === 0) {
+      this.mainStarted = true;
+      this.autostart(this.processes);
+      return;
+    }
     void this.runInitThenMain();
   }
 
