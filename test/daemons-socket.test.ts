@@ -277,6 +277,7 @@ programs:
   e: {command: sleep 1, sockett: "tcp://127.0.0.1:80"}
   f: {command: sleep 1, pidfile: f.pid, numprocs: 2}
   g: {command: sleep 1, pidfile: g.pid, socket: "tcp://127.0.0.1:80"}
+  h: {command: sleep 1, ready: "fd:3", socket: "tcp://127.0.0.1:80"}
 eventlisteners:
   l: {command: cat, events: [TICK_5], socket: "tcp://127.0.0.1:80"}
 `);
@@ -292,7 +293,8 @@ eventlisteners:
     assert.match(r.stderr, new RegExp(`${f}:6:\\d+: programs\\.e\\.sockett: unknown key "sockett", did you mean "socket"\\?`));
     assert.match(r.stderr, new RegExp(`${f}:7:\\d+: programs\\.f\\.pidfile: cannot be used with numprocs above 1`));
     assert.match(r.stderr, new RegExp(`${f}:8:\\d+: programs\\.g\\.pidfile: cannot be used with a socket on fd 3`));
-    assert.match(r.stderr, new RegExp(`${f}:10:\\d+: eventlisteners\\.l\\.socket: unknown key "socket"`));
+    assert.match(r.stderr, new RegExp(`${f}:9:\\d+: programs\\.h\\.ready: fd:3 is the fd the program's socket is given on`));
+    assert.match(r.stderr, new RegExp(`${f}:11:\\d+: eventlisteners\\.l\\.socket: unknown key "socket"`));
   });
 
   it('runs a supervisord.conf [fcgi-program:x]: numprocs processes share the socket on fd 0', async () => {

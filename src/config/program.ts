@@ -268,6 +268,10 @@ export function readProgram(r: ValueReader, name: string, keyNode: Node, node: N
   if (program.pidfile && program.socket?.fd === 3) {
     r.fail(values.get('pidfile'), `${base}.pidfile`, 'cannot be used with a socket on fd 3: LISTEN_PID would name the command, not its daemon (socket_fd: 0 works)');
   }
+  const readyFd = program.ready?.method.kind === 'fd' ? program.ready.method.fd : undefined;
+  if (readyFd !== undefined && program.socket && readyFd === program.socket.fd) {
+    r.fail(values.get('ready'), `${base}.ready`, `fd:${readyFd} is the fd the program's socket is given on (socket_fd): choose another fd`);
+  }
   if (listener && program.redirectStderr) r.fail(values.get('redirect_stderr'), `${base}.redirect_stderr`, 'is not allowed for an event listener: its stdout is the protocol channel');
   return r.problems.length === before ? program : null;
 }
