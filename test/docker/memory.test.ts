@@ -41,6 +41,8 @@ describe('ringmaster in Docker: OOM kills, any user (SPEC §10)', { skip }, () =
   web: {command: ${forever('web')}, user: "12345"}
 `), '--entrypoint', '/bin/sh', IMAGE, '-c', 'trap \'kill -TERM $pid; wait $pid; exit $?\' TERM; /usr/local/bin/ringmaster & pid=$!; wait $pid']);
     await waitLog(name, /^web +\| web up$/m);
+    // RUNNING comes startsecs after the first line: `ctl status` exits 3 while anything is not.
+    await waitLog(name, /web entered RUNNING/);
     const { stdout, stderr } = await logs(name);
     assert.match(stdout, /^ringmaster +\| ringmaster pid \d+, 1 processes/m, 'not PID 1');
     assert.match(stdout, /^ringmaster +\| control socket at \/tmp\/ringmaster-12345\/ringmaster\.sock \(/m);
