@@ -11,8 +11,8 @@ const files = readdirSync(path.join(root, 'test'), { recursive: true })
   .map((f) => path.join('test', f));
 const only = process.argv.slice(2);
 const selected = only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files;
-// A test that hangs fails after 5 minutes instead of holding CI until its own limit.
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=300000', ...selected], {
+// A test that hangs fails after 10 minutes instead of holding CI until its own limit.
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=600000', ...selected], {
   cwd: root,
   stdio: 'inherit',
 });
