@@ -218,8 +218,9 @@ describe('#5 connection caps and timeouts keep fds for the programs', () => {
         s.on('error', () => {});
       });
       const [a, b] = await Promise.all([closedWithin(silent), closedWithin(half)]);
-      assert.equal(a, true, 'a silent connection stays open');
-      assert.equal(b, true, 'a half-sent request stays open');
+      const said = `\n--- ringmaster's output:\n${rm.stdout}${rm.stderr}`;
+      assert.equal(a, true, `a silent connection stays open${said}`);
+      assert.equal(b, true, `a half-sent request stays open${said}`);
     } finally {
       await rm.signal('SIGTERM').catch(() => {});
       await rm.wait(20_000);
