@@ -4,25 +4,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HookName } from '../src/config/types';
-import type { ExitStatus } from '../src/exit-status';
 import { SupervisedProcess, type ProcessDeps } from '../src/supervisor/process';
-import { program } from './support/program';
+import { program, scriptedChildren } from './support/program';
 
-// Pids above the kernel's pid_max: any signal sent to them fails with ESRCH.
-let nextPid = 6_000_000;
 const every = { pre_start: { argv: ['x'], text: 'x' }, post_start: { argv: ['x'], text: 'x' }, pre_stop: { argv: ['x'], text: 'x' }, post_stop: { argv: ['x'], text: 'x' } };
 
 function harness() {
   const calls: Array<{ hook: HookName; timeoutMs: number; signal: AbortSignal; finish: (code: number) => void }> = [];
-  const exits: Array<(s: ExitStatus) => void> = [];
+  const { spawn, exits } = scriptedChildren();
   const states: string[] = [];
   const deps: ProcessDeps = {
-    spawn: () => {
-      let resolve!: (s: ExitStatus) => void;
-      const exited = new Promise<ExitStatus>((r) => (resolve = r));
-      exits.push(resolve);
-      return { pid: nextPid++, exited };
-    },
+    spawn,
     runHook: (_spec, hook, timeoutMs, signal) => new Promise((finish) => calls.push({ hook, timeoutMs, signal, finish })),
     log: () => {},
     onTransition: (_p, _from, to) => states.push(to),

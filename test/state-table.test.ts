@@ -4,25 +4,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SupervisorError } from '../src/errors';
-import type { ExitStatus } from '../src/exit-status';
 import { SupervisedProcess, type ProcessDeps } from '../src/supervisor/process';
 import { TRANSITIONS, assertMove, canMove, type ProcessState } from '../src/supervisor/states';
-import { program } from './support/program';
+import { program, scriptedChildren } from './support/program';
 
-// Pids above the kernel's pid_max: any signal sent to them fails with ESRCH.
-let nextPid = 7_000_000;
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function harness(overrides: Parameters<typeof program>[0]) {
   const moves: string[] = [];
-  const exits: Array<(s: ExitStatus) => void> = [];
+  const { spawn, exits } = scriptedChildren();
   const deps: ProcessDeps = {
-    spawn: () => {
-      let resolve!: (s: ExitStatus) => void;
-      const exited = new Promise<ExitStatus>((r) => (resolve = r));
-      exits.push(resolve);
-      return { pid: nextPid++, exited };
-    },
+    spawn,
     log: () => {},
     onTransition: (_p, from, to) => moves.push(`${from}>${to}`),
     onEnded: () => {},

@@ -1,5 +1,6 @@
 import { processNames } from '../../src/config/process-name';
 import type { ProgramConfig } from '../../src/config/types';
+import type { ExitStatus } from '../../src/exit-status';
 
 /** A ProgramConfig with Supervisor's defaults, for unit tests of the state machine. */
 export function program(overrides: Partial<ProgramConfig> = {}): ProgramConfig {
@@ -38,4 +39,19 @@ export function program(overrides: Partial<ProgramConfig> = {}): ProgramConfig {
   };
   if (!overrides.processNames) p.processNames = processNames(p);
   return p;
+}
+
+// Pids above the kernel's pid_max: any signal sent to them fails with ESRCH.
+let nextPid = 6_000_000;
+
+/** ProcessDeps.spawn over scripted children (no OS process): `exits[i](status)` ends the i-th. */
+export function scriptedChildren() {
+  const exits: Array<(s: ExitStatus) => void> = [];
+  const spawn = () => {
+    let resolve!: (s: ExitStatus) => void;
+    const exited = new Promise<ExitStatus>((r) => (resolve = r));
+    exits.push(resolve);
+    return { pid: nextPid++, exited };
+  };
+  return { spawn, exits };
 }
