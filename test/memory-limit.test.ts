@@ -3,7 +3,8 @@
 // ringmaster names only ringmaster's own user. Real processes, real memory, a real memory cgroup.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Bus } from '../src/bus';
@@ -144,6 +145,23 @@ programs:
   });
 });
 
+/**
+ * The bundle and its addon where uid 12345 can read them: the checkout may sit in a directory only
+ * root can enter (a mktemp clone is 0700).
+ */
+let readableBundle: string | undefined;
+function bundleForAnyUser(): string {
+  if (readableBundle) return readableBundle;
+  const dir = mkdtempSync(path.join(tmpdir(), 'rm-anyuser-bundle-'));
+  chmodSync(dir, 0o755);
+  for (const f of ['ringmaster.cjs', 'ringmaster.node']) {
+    copyFileSync(path.join(path.dirname(BUNDLE), f), path.join(dir, f));
+    chmodSync(path.join(dir, f), 0o755);
+  }
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return (readableBundle = path.join(dir, 'ringmaster.cjs'));
+}
+
 describe('user: when ringmaster is not root (SPEC §10)', { skip: process.getuid?.() === 0 ? false : 'needs root to run ringmaster as another uid' }, () => {
   it('as uid 12345 with no passwd entry, `check` accepts user: naming itself and refuses another user at its line', () => {
     const d = tempDir('rm-user-');
@@ -153,7 +171,7 @@ describe('user: when ringmaster is not root (SPEC §10)', { skip: process.getuid
   other: {command: ["true"], user: root}
 `, d);
     chmodSync(file, 0o644);
-    const r = spawnSync(process.execPath, [BUNDLE, 'check', '-c', file], { encoding: 'utf8', timeout: 20_000, uid: 12345, gid: 12345 });
+    const r = spawnSync(process.execPath, [bundleForAnyUser(), 'check', '-c', file], { encoding: 'utf8', timeout: 20_000, uid: 12345, gid: 12345 });
     assert.equal(r.status, 2, r.stderr);
     const lines = r.stderr.split('\n').filter((l) => l.startsWith(file));
     assert.deepEqual(lines, [
@@ -172,7 +190,7 @@ describe('ringmaster as an arbitrary uid, not PID 1, /run not writable (SPEC §1
     chownSync(dir, 12345, 12345);
     const as12345 = ['setpriv', '--reuid=12345', '--regid=12345', '--clear-groups'];
     const rm = new Ringmaster({
-      command: [...as12345, process.execPath, BUNDLE],
+      command: [...as12345, process.execPath, bundleForAnyUser()],
       env: { TMPDIR: dir },
       args: ['-c', writeConfig(`settings: {socket: /run/rm-test-${process.pid}.sock}
 programs:
@@ -185,7 +203,7 @@ programs:
       assert.equal(m[1], path.join(dir, 'ringmaster-12345', `rm-test-${process.pid}.sock`));
       assert.match(rm.stdout, /^ringmaster +\| ringmaster pid \d+, 1 processes/m);
       assert.equal(rm.stderr, '', 'no warning');
-      const status = spawnSync(as12345[0], [...as12345.slice(1), process.execPath, BUNDLE, 'ctl', 'status'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, TMPDIR: dir, RINGMASTER_SOCKET: m[1] } });
+      const status = spawnSync(as12345[0], [...as12345.slice(1), process.execPath, bundleForAnyUser(), 'ctl', 'status'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, TMPDIR: dir, RINGMASTER_SOCKET: m[1] } });
       assert.equal(status.status, 0, status.stdout + status.stderr);
       assert.match(status.stdout, /^me +RUNNING +pid \d+/m);
       await rm.signal('SIGTERM');
