@@ -169,7 +169,7 @@ if (process.env.RM_REAPER_TEST_PID1) {
       const child = spawnProcess({ argv: ['sh', '-c', 'sleep 0.5 </dev/null >/dev/null 2>&1 & echo $!'], env: ENV, pgroup: 'pgroup', stdin: 'null', stdout: 'pipe', stderr: 'null' });
       spawned.push(child.pid);
       let out = '';
-      for await (const chunk of child.stdout!) out += chunk;
+      for await (const chunk of child.stdout!.stream()) out += chunk;
       const orphan = Number(out.trim());
       assert.equal((await within(child.exited, 5000, 'the shell')).code, 0);
       const stat = readFileSync(`/proc/${orphan}/stat`, 'latin1');
@@ -185,7 +185,7 @@ if (process.env.RM_REAPER_TEST_PID1) {
       spawned.push(child.pid);
       const out = (async () => {
         let s = '';
-        for await (const chunk of child.stdout!) s += chunk;
+        for await (const chunk of child.stdout!.stream()) s += chunk;
         return s.trim().split('\n').map(Number);
       })();
       assert.equal(await within(libuvChildren(200), 20_000, 'child_process children'), 200);

@@ -73,7 +73,7 @@ if (process.env.RM_SPAWN_TEST_AS_USER) {
 
     it('leads its own process group: kill(-pid) reaches its background grandchild too', async () => {
       const child = sh('sleep 100 & echo $$ $(cut -d" " -f5 /proc/$$/stat) $!; wait');
-      const line = await within(new Promise<string>((resolve) => child.stdout!.once('data', (d) => resolve(String(d)))));
+      const line = await within(new Promise<string>((resolve) => child.stdout!.stream().once('data', (d) => resolve(String(d)))));
       const [pid, pgid, grandchild] = line.trim().split(' ').map(Number);
       assert.equal(pid, child.pid);
       assert.equal(pgid, child.pid, '/proc/<pid>/stat field 5 is not the pid');
@@ -94,26 +94,26 @@ if (process.env.RM_SPAWN_TEST_AS_USER) {
     it('runs in the given directory with the given umask', async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'rm-spawn-'));
       const child = sh('pwd; umask', { cwd: dir, umask: 0o027 });
-      assert.equal(await within(collect(child.stdout)), `${dir}\n0027\n`);
+      assert.equal(await within(collect(child.stdout?.stream())), `${dir}\n0027\n`);
       rmSync(dir, { recursive: true });
     });
 
     it('gets exactly the given environment, nothing of ringmaster\'s', async () => {
       const child = run(['env'], { env: { PATH: '/usr/bin:/bin', ONLY: 'me', EMPTY: '', 'WITH=EQUALS': 'x' } });
-      assert.equal(await within(collect(child.stdout)), 'PATH=/usr/bin:/bin\nONLY=me\nEMPTY=\nWITH=EQUALS=x\n');
+      assert.equal(await within(collect(child.stdout?.stream())), 'PATH=/usr/bin:/bin\nONLY=me\nEMPTY=\nWITH=EQUALS=x\n');
     });
 
     it('as root: takes the uid, gid and supplementary groups it is given', async (t) => {
       if (process.getuid?.() !== 0) return t.skip('needs root (setgroups/setgid/setuid)');
       const child = sh('grep -E "^(Uid|Gid|Groups):" /proc/self/status', { uid: 65534, gid: 65534, groups: [65534, 100] });
-      const out = await within(collect(child.stdout));
+      const out = await within(collect(child.stdout?.stream()));
       assert.match(out, /^Uid:\t65534\t65534\t65534\t65534\nGid:\t65534\t65534\t65534\t65534\nGroups:\t100 65534 ?\n$/);
     });
 
     it('as root: a uid and gid without groups leave only that gid (none of root\'s groups)', async (t) => {
       if (process.getuid?.() !== 0) return t.skip('needs root (setgroups/setgid/setuid)');
       const child = sh('grep -E "^Groups:" /proc/self/status', { uid: 65534, gid: 65534 });
-      assert.match(await within(collect(child.stdout)), /^Groups:\t65534 ?\n$/);
+      assert.match(await within(collect(child.stdout?.stream())), /^Groups:\t65534 ?\n$/);
     });
 
     it('without the privilege to switch users: fails with EPERM from setgroups, nothing started', async (t) => {
@@ -151,22 +151,22 @@ if (process.env.RM_SPAWN_TEST_AS_USER) {
     it('stdin is a writable pipe: what is written comes back through cat', async () => {
       const child = run(['cat'], { stdin: 'pipe' });
       child.stdin!.stream().end('hi\n');
-      assert.equal(await within(collect(child.stdout)), 'hi\n');
+      assert.equal(await within(collect(child.stdout?.stream())), 'hi\n');
       assert.equal((await within(child.exited)).code, 0);
     });
 
     it("stderr 'stdout' sends both streams into the stdout pipe, in order", async () => {
       const child = sh('echo out; echo err >&2; echo out2', { stderr: 'stdout' });
       assert.equal(child.stderr, undefined);
-      assert.equal(await within(collect(child.stdout)), 'out\nerr\nout2\n');
+      assert.equal(await within(collect(child.stdout?.stream())), 'out\nerr\nout2\n');
     });
 
     it('stdout and stderr are separate readable sockets that end at EOF, then close', async () => {
       const child = sh('echo out; echo err >&2');
       const once = (s: NodeJS.EventEmitter, event: string) => new Promise<void>((resolve) => s.once(event, () => resolve()));
       // Every listener before any data can flow.
-      const events = [once(child.stdout!, 'end'), once(child.stderr!, 'end'), once(child.stdout!, 'close'), once(child.stderr!, 'close')];
-      const [out, err] = await within(Promise.all([collect(child.stdout), collect(child.stderr)]));
+      const events = [once(child.stdout!.stream(), 'end'), once(child.stderr!.stream(), 'end'), once(child.stdout!.stream(), 'close'), once(child.stderr!.stream(), 'close')];
+      const [out, err] = await within(Promise.all([collect(child.stdout?.stream()), collect(child.stderr?.stream())]));
       assert.equal(out, 'out\n');
       assert.equal(err, 'err\n');
       await within(Promise.all(events), 5000, "'end' and 'close'");
@@ -175,7 +175,7 @@ if (process.env.RM_SPAWN_TEST_AS_USER) {
     it("'null' gives /dev/null", async () => {
       const child = sh('readlink /proc/self/fd/0 >&2', { stdin: 'null', stdout: 'null', stderr: 'pipe' });
       assert.equal(child.stdout, undefined);
-      assert.equal(await within(collect(child.stderr)), '/dev/null\n');
+      assert.equal(await within(collect(child.stderr?.stream())), '/dev/null\n');
     });
   });
 
@@ -194,14 +194,14 @@ if (process.env.RM_SPAWN_TEST_AS_USER) {
 
     it('a name is searched in the PATH of the child\'s environment; a relative path from its directory', async () => {
       const byPath = run(['mytool', 'a'], { env: { PATH: `/nowhere:${dir}/bin` } });
-      assert.equal(await within(collect(byPath.stdout)), 'mytool a\n');
+      assert.equal(await within(collect(byPath.stdout?.stream())), 'mytool a\n');
       const relative = run(['./bin/mytool', 'b'], { cwd: dir });
-      assert.equal(await within(collect(relative.stdout)), 'mytool b\n');
+      assert.equal(await within(collect(relative.stdout?.stream())), 'mytool b\n');
     });
 
     it("without PATH in the child's environment, ringmaster's PATH is searched", async () => {
       const child = run(['sh', '-c', 'echo found'], { env: {} });
-      assert.equal(await within(collect(child.stdout)), 'found\n');
+      assert.equal(await within(collect(child.stdout?.stream())), 'found\n');
     });
 
     it('a command not found: ENOENT, "can\'t find command"', () => {

@@ -2,11 +2,12 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { LogFileConfig } from '../output/logfile';
 import type { Output } from '../output/types';
-import { resolveExecutable, spawnProcess, SpawnError, type SpawnedChild } from '../pid1/spawn';
+import { resolveExecutable, spawnProcess, SpawnError, type ReadPipe, type SpawnedChild } from '../pid1/spawn';
 import { resolveUser } from '../config/users';
 import type { ProgramConfig } from '../config/types';
 import type { StartedChild } from '../supervisor/process';
 import type { ProcessSpec } from '../types';
+import type { CheckChild } from '../health/probes';
 import { prepareReady, type ReadyOptions, type ReadyPrep } from '../ready/sources';
 import { socketSpawnOptions, type ProgramSockets } from './sockets';
 
@@ -91,13 +92,25 @@ export function launch(spec: ProcessSpec, opts: LaunchOptions): StartedChild {
     stdout: 'pipe',
     stderr: program.redirectStderr ? 'stdout' : 'pipe',
   });
-  const logged = (stream: 'stdout' | 'stderr', source: Readable) => (events ? events.capture(spec, child.pid, stream, source) : source);
-  if (listener && child.stdin && child.stdout) events.attachListener(spec, child.stdin.stream(), child.stdout);
-  else if (child.stdout) void opts.output.attach(spec.name, 'stdout', logged('stdout', child.stdout), { logFile: logFile(spec, 'stdout', opts) });
-  if (child.stderr) void opts.output.attach(spec.name, 'stderr', logged('stderr', child.stderr), { logFile: logFile(spec, 'stderr', opts) });
-  if (events && program.stdoutEvents && !listener) child.stdout?.on('data', (c: Buffer) => events.output(spec, child.pid, 'stdout', c));
-  if (events && program.stderrEvents) child.stderr?.on('data', (c: Buffer) => events.output(spec, child.pid, 'stderr', c));
+  if (listener && child.stdin && child.stdout) events.attachListener(spec, child.stdin.stream(), child.stdout.stream());
+  else if (child.stdout) void opts.output.attach(spec.name, 'stdout', outputSource(spec, child.pid, 'stdout', child.stdout, events), { logFile: logFile(spec, 'stdout', opts) });
+  if (child.stderr) void opts.output.attach(spec.name, 'stderr', outputSource(spec, child.pid, 'stderr', child.stderr, events), { logFile: logFile(spec, 'stderr', opts) });
   return ready ? { ...child, readiness: ready.start(child) } : child;
+}
+
+/**
+ * What the output reads of a program's pipe: the pipe itself (the fast path) unless events want
+ * its chunks too (PROCESS_LOG events) or look for capture-mode tokens in it; then a stream.
+ */
+function outputSource(spec: ProcessSpec, pid: number, stream: 'stdout' | 'stderr', pipe: ReadPipe, events: LaunchEvents | undefined): Readable | ReadPipe {
+  if (!events) return pipe;
+  const program = spec.program;
+  const wantsEvents = stream === 'stdout' ? program.stdoutEvents : program.stderrEvents;
+  const captures = ((stream === 'stdout' ? program.stdoutCaptureMaxBytes : program.stderrCaptureMaxBytes) ?? 0) > 0;
+  if (!wantsEvents && !captures) return pipe;
+  const source = pipe.stream();
+  if (wantsEvents) source.on('data', (c: Buffer) => events.output(spec, pid, stream, c));
+  return events.capture(spec, pid, stream, source);
 }
 
 /** spawnProcess, releasing the ready method's socket when the spawn fails. */
@@ -127,7 +140,7 @@ const checkEnvs = new WeakMap<ProcessSpec, { serverUrl?: string; env: Record<str
  * With `capture`, stdout and stderr share one pipe the check reads; else both go to /dev/null.
  * The Reaper reaps it.
  */
-export function launchCheck(spec: ProcessSpec, argv: string[], capture: boolean, opts: LaunchOptions): SpawnedChild {
+export function launchCheck(spec: ProcessSpec, argv: string[], capture: boolean, opts: LaunchOptions): CheckChild {
   const program = spec.program;
   let cached = checkEnvs.get(spec);
   if (!cached || cached.serverUrl !== opts.serverUrl) {
@@ -136,7 +149,7 @@ export function launchCheck(spec: ProcessSpec, argv: string[], capture: boolean,
     checkEnvs.set(spec, cached);
   }
   const user = cached.user;
-  return spawnProcess({
+  const child = spawnProcess({
     argv,
     env: cached.env,
     ...runsAs(program, user),
@@ -144,6 +157,7 @@ export function launchCheck(spec: ProcessSpec, argv: string[], capture: boolean,
     stdout: capture ? 'pipe' : 'null',
     stderr: capture ? 'stdout' : 'null',
   });
+  return { pid: child.pid, exited: child.exited, stdout: child.stdout?.stream() };
 }
 
 /** Supervisor's pre-check before a start by request: a missing command is NO_FILE, a bad one NOT_EXECUTABLE. */

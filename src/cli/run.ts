@@ -64,7 +64,10 @@ export async function run(file: string | undefined, releaseEarlySignals: () => N
   const { settings } = config;
 
   const bus = new Bus();
-  const trimmer = new MemoryTrimmer((r) => log(`memory trimmed after a quiet spell: rss ${(r.before / 2 ** 20).toFixed(1)} -> ${(r.after / 2 ** 20).toFixed(1)} MiB in ${r.ms.toFixed(0)} ms`, 'debug'));
+  const trimmer = new MemoryTrimmer(
+    (r) => log(`memory trimmed after a quiet spell: rss ${(r.before / 2 ** 20).toFixed(1)} -> ${(r.after / 2 ** 20).toFixed(1)} MiB in ${r.ms.toFixed(0)} ms`, 'debug'),
+    () => output.releaseMemory(),
+  );
   const output = makeOutput(config, () => trimmer.touch());
   // Secrets seen in any config read since the start stay hidden (a reload may drop one a log line still quotes).
   const secrets = new Set(config.secrets);

@@ -1,14 +1,15 @@
 import type { LineFormat } from './format';
+import type { OutBuffer } from './out-buffer';
 
 /** Slices a partial line may be held in before they are joined (a producer that dribbles bytes). */
 const MAX_PENDING_SLICES = 64;
 
 /**
- * Turns a producer's chunks into whole prefixed lines, one output Buffer per chunk. A line is
+ * Turns a producer's chunks into whole prefixed lines, written into an OutBuffer. A line is
  * never cut below `maxLine` bytes; a longer one becomes pieces of at most `maxLine` bytes, cut
  * at a UTF-8 character boundary. The tail of a chunk without a newline waits in `pending` (a list
- * of slices, concatenated once), bounded by `maxLine`. Bytes stay bytes: '\r', invalid UTF-8 and
- * everything else pass through as they came.
+ * of copied slices: a chunk may be a reused read buffer), bounded by `maxLine`. Bytes stay
+ * bytes: '\r', invalid UTF-8 and everything else pass through as they came.
  */
 export class LineSplitter {
   private pending: Buffer[] = [];
@@ -27,63 +28,59 @@ export class LineSplitter {
     return this.pendingLength > 0;
   }
 
-  /** Everything `chunk` completes, ready to write in one write (null when nothing is complete yet). */
-  push(chunk: Buffer): Buffer | null {
+  /** Writes everything `chunk` completes to `out`; the rest waits for the next chunk. */
+  push(chunk: Buffer, out: OutBuffer): void {
     const first = chunk.indexOf(10);
     if (first < 0) {
       this.keep(chunk);
-      return this.pendingLength > this.maxLine ? this.cutOverlong() : null;
+      if (this.pendingLength > this.maxLine) this.cutOverlong(out);
+      return;
     }
     const last = chunk.lastIndexOf(10);
-    const out = this.render(chunk, first, last);
+    this.render(chunk, first, last, out);
     this.pending = [];
     this.pendingLength = 0;
     if (last + 1 < chunk.length) this.keep(chunk.subarray(last + 1));
-    if (this.pendingLength <= this.maxLine) return out;
     // A chunk longer than maxLine ended in a long partial line: its full pieces go out now.
-    return Buffer.concat([out, this.cutOverlong()]);
+    if (this.pendingLength > this.maxLine) this.cutOverlong(out);
   }
 
-  /** The partial line as a line of its own (idle flush or end of stream), or null. */
-  flush(): Buffer | null {
-    if (this.pendingLength === 0) return null;
+  /** Writes the partial line as a line of its own (idle flush or end of stream), if there is one. */
+  flush(out: OutBuffer): void {
+    if (this.pendingLength === 0) return;
     const line = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingLength);
     this.pending = [];
     this.pendingLength = 0;
     // pendingLength never stays above maxLine (cutOverlong), so this is one piece.
-    return this.renderPiece(line, 0, line.length);
+    this.renderPiece(line, 0, line.length, out);
   }
 
   private keep(slice: Buffer): void {
-    // A short tail of a big read would keep the whole read alive: copy it instead.
-    if (slice.length < 4096 && slice.buffer.byteLength > 4 * slice.length) slice = Buffer.from(slice);
-    this.pending.push(slice);
+    this.pending.push(Buffer.from(slice));
     this.pendingLength += slice.length;
     if (this.pending.length > MAX_PENDING_SLICES) this.pending = [Buffer.concat(this.pending, this.pendingLength)];
   }
 
   /** A partial line past maxLine is written out in full pieces now; the rest keeps waiting. */
-  private cutOverlong(): Buffer {
+  private cutOverlong(out: OutBuffer): void {
     const all = Buffer.concat(this.pending, this.pendingLength);
-    const parts: Buffer[] = [];
     let start = 0;
     while (all.length - start > this.maxLine) {
       const end = cutPoint(all, start, this.maxLine);
-      parts.push(this.renderPiece(all, start, end));
+      this.renderPiece(all, start, end, out);
       start = end;
     }
     const rest = all.subarray(start);
     this.pending = rest.length ? [rest] : [];
     this.pendingLength = rest.length;
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
   }
 
   /**
-   * The lines `chunk` completes into one Buffer: first the pending partial line completed by
-   * chunk[0..first], then every line of chunk[first+1..last] (`first` and `last` are its first
-   * and last '\n'), each behind its prefix.
+   * The lines `chunk` completes, written into `to` in one piece: first the pending partial line
+   * completed by chunk[0..first], then every line of chunk[first+1..last] (`first` and `last` are
+   * its first and last '\n'), each behind its prefix.
    */
-  private render(chunk: Buffer, first: number, last: number): Buffer {
+  private render(chunk: Buffer, first: number, last: number, to: OutBuffer): void {
     const headLength = this.pendingLength + first;
     let lines = 0;
     let longest = headLength;
@@ -96,19 +93,20 @@ export class LineSplitter {
       if (nl - s > longest) longest = nl - s;
       s = nl + 1;
     }
-    if (this.format.line || longest > this.maxLine) return this.renderSlow(chunk, lines);
+    if (this.format.line || longest > this.maxLine) return this.renderSlow(chunk, lines, to);
 
     const prefix = this.format.prefix();
     const p = prefix.length;
     const size = lines * p + this.pendingLength + last + 1;
-    const out = Buffer.allocUnsafe(size);
-    // One native copy of chunk[0..last] to the end of `out`, then each line slides left to its
-    // place behind its prefix with copyWithin (a memmove with no allocation; Buffer#copy makes a
-    // typed-array view per call). A line's destination is never right of its source, so sliding
-    // never overwrites a line not yet moved; the pending bytes land left of all of them.
-    const base = size - (last + 1);
+    let o = to.reserve(size);
+    const out = to.buffer;
+    // One native copy of chunk[0..last] to the end of the reserved room, then each line slides
+    // left to its place behind its prefix with copyWithin (a memmove with no allocation;
+    // Buffer#copy makes a typed-array view per call). A line's destination is never right of its
+    // source, so sliding never overwrites a line not yet moved; the pending bytes land left of
+    // all of them.
+    const base = o + size - (last + 1);
     chunk.copy(out, base, 0, last + 1);
-    let o = 0;
     let s = 0;
     for (let i = 0; i < lines; i++) {
       const nl = lineEnds[i];
@@ -120,12 +118,10 @@ export class LineSplitter {
       out[o++] = 10;
       s = nl + 1;
     }
-    return out;
   }
 
   /** JSON lines, or a chunk with a line past maxLine: built piece by piece (rare or inherent). */
-  private renderSlow(chunk: Buffer, lines: number): Buffer {
-    const parts: Buffer[] = [];
+  private renderSlow(chunk: Buffer, lines: number, to: OutBuffer): void {
     let s = 0;
     for (let i = 0; i < lines; i++) {
       const nl = lineEnds[i];
@@ -138,24 +134,23 @@ export class LineSplitter {
       }
       while (end - a > this.maxLine) {
         const cut = cutPoint(src, a, this.maxLine);
-        parts.push(this.renderPiece(src, a, cut));
+        this.renderPiece(src, a, cut, to);
         a = cut;
       }
-      parts.push(this.renderPiece(src, a, end));
+      this.renderPiece(src, a, end, to);
       s = nl + 1;
     }
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
   }
 
   /** One line src[start..end) (no '\n' in it) with its prefix and a '\n'. */
-  private renderPiece(src: Buffer, start: number, end: number): Buffer {
-    if (this.format.line) return this.format.line(src, start, end);
+  private renderPiece(src: Buffer, start: number, end: number, to: OutBuffer): void {
+    if (this.format.line) return to.append(this.format.line(src, start, end));
     const prefix = this.format.prefix();
-    const out = Buffer.allocUnsafe(prefix.length + (end - start) + 1);
-    let o = prefix.copy(out, 0);
+    let o = to.reserve(prefix.length + (end - start) + 1);
+    const out = to.buffer;
+    o += prefix.copy(out, o);
     o += src.copy(out, o, start, end);
     out[o] = 10;
-    return out;
   }
 }
 

@@ -20,7 +20,7 @@ export class TailBuffer {
 
   constructor(readonly capacity = 64 * 1024) {}
 
-  /** Receive every chunk written from now on (`ctl tail -f`); returns the unsubscribe. */
+  /** Receive (a copy of) every chunk written from now on (`ctl tail -f`); returns the unsubscribe. */
   follow(listener: (chunk: Buffer) => void): () => void {
     this.followers.add(listener);
     return () => this.followers.delete(listener);
@@ -30,7 +30,11 @@ export class TailBuffer {
     const n = chunk.length;
     if (n === 0) return;
     this.total += n;
-    for (const f of this.followers) f(chunk);
+    if (this.followers.size > 0) {
+      // Followers may keep it (a queued HTTP write); `chunk` may be a reused read buffer.
+      const copy = Buffer.from(chunk);
+      for (const f of this.followers) f(copy);
+    }
     if (this.capacity === 0) return;
     const src = n > this.capacity ? chunk.subarray(n - this.capacity) : chunk;
     const ring = this.roomFor(src.length);

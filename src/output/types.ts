@@ -5,8 +5,19 @@ import type { TailBuffer } from './tail';
 
 export type StreamName = 'stdout' | 'stderr';
 
-/** Sees every chunk a process writes on either stream, as read (not split into lines). */
+/**
+ * Sees every chunk a process writes on either stream, as read (not split into lines). The chunk
+ * is valid only during the call (it may be a reused read buffer): copy what must be kept.
+ */
 export type OutputObserver = (stream: StreamName, chunk: Buffer) => void;
+
+/**
+ * A pipe whose file descriptor the output may take over and read itself (src/pid1/spawn's
+ * ReadPipe): faster than a stream, as every read lands in one reused buffer.
+ */
+export interface ClaimableFd {
+  claimFd(): number;
+}
 
 /** Copies of a program's stream besides the console. */
 export interface AttachOptions {
@@ -21,11 +32,13 @@ export interface Output {
   /** All process names that may print, so names are padded to the longest. Call again on change. */
   setNames(names: readonly string[]): void;
   /**
-   * Read `source` (a program's pipe) until EOF, writing each line as `name | line` on the
-   * matching stream of ringmaster (and to its log file). Resolves once EOF was seen and the last
-   * partial line written.
+   * Read `source` (a program's pipe, as a stream or a claimable fd) until EOF, writing each line
+   * as `name | line` on the matching stream of ringmaster (and to its log file). Resolves once
+   * EOF was seen and the last partial line written.
    */
-  attach(name: string, stream: StreamName, source: Readable, options?: AttachOptions): Promise<void>;
+  attach(name: string, stream: StreamName, source: Readable | ClaimableFd, options?: AttachOptions): Promise<void>;
+  /** Let go of buffers kept for reuse (ringmaster went quiet). */
+  releaseMemory(): void;
   /**
    * Watch a process's output (a log healthcheck), also across restarts, until the returned
    * function is called. One observer per process name; a new one replaces the old.

@@ -43,7 +43,11 @@ export class MemoryTrimmer {
   private gc: (() => void) | undefined;
   private closed = false;
 
-  constructor(private readonly onTrim: (r: TrimResult) => void = () => {}) {}
+  constructor(
+    private readonly onTrim: (r: TrimResult) => void = () => {},
+    /** Called first: drop caches kept for reuse (the output's spare buffers). */
+    private readonly beforeTrim: () => void = () => {},
+  ) {}
 
   /** Something happened; a trim follows once things have been quiet for a while. Cheap: per chunk. */
   touch(): void {
@@ -88,6 +92,7 @@ export class MemoryTrimmer {
   trim(gc = true): TrimResult {
     const t0 = performance.now();
     const before = rssBytes();
+    this.beforeTrim();
     if (gc) this.fullGc();
     native.trimMemory();
     return { before, after: rssBytes(), ms: performance.now() - t0 };

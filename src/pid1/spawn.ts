@@ -30,6 +30,31 @@ export interface SpawnOptions {
 }
 
 /**
+ * The read end of a child's stdout or stderr pipe, read one of two ways: as a stream (made on
+ * first use), or by whoever claims the file descriptor (the output multiplexer, which reads it
+ * into one shared buffer instead of a new Buffer per read). Never both.
+ */
+export class ReadPipe {
+  private socket: Socket | undefined;
+  private claimed = false;
+
+  constructor(readonly fd: number) {}
+
+  stream(): Socket {
+    if (this.claimed) throw new Error(`pipe fd ${this.fd} was claimed: it has no stream`);
+    this.socket ??= new Socket({ fd: this.fd, readable: true, writable: false });
+    return this.socket;
+  }
+
+  /** The fd, now the caller's to read and close. */
+  claimFd(): number {
+    if (this.socket || this.claimed) throw new Error(`pipe fd ${this.fd} is already read`);
+    this.claimed = true;
+    return this.fd;
+  }
+}
+
+/**
  * The write end of a child's stdin pipe. Most programs never get input, so the stream (a libuv
  * handle) is made on first use; until then only the file descriptor is held.
  */
@@ -72,10 +97,10 @@ export interface SpawnedChild {
   pid: number;
   /** When stdin is 'pipe'. */
   stdin?: StdinPipe;
-  /** Readable, when stdout is 'pipe'; ends at EOF. */
-  stdout?: Socket;
-  /** Readable, when stderr is 'pipe'. */
-  stderr?: Socket;
+  /** When stdout is 'pipe'; its stream ends at EOF. */
+  stdout?: ReadPipe;
+  /** When stderr is 'pipe'. */
+  stderr?: ReadPipe;
   /** Readable, when readyFd was asked for: what the child writes to its fd N. */
   ready?: Socket;
   /** Resolves once the child was reaped, by the Reaper (which must be started). */
@@ -150,8 +175,8 @@ export function spawnProcess(opts: SpawnOptions): SpawnedChild {
   return {
     pid: result.pid,
     stdin: result.stdinFd >= 0 ? new StdinPipe(result.stdinFd) : undefined,
-    stdout: result.stdoutFd >= 0 ? new Socket({ fd: result.stdoutFd, readable: true, writable: false }) : undefined,
-    stderr: result.stderrFd >= 0 ? new Socket({ fd: result.stderrFd, readable: true, writable: false }) : undefined,
+    stdout: result.stdoutFd >= 0 ? new ReadPipe(result.stdoutFd) : undefined,
+    stderr: result.stderrFd >= 0 ? new ReadPipe(result.stderrFd) : undefined,
     ready: result.readyFd >= 0 ? new Socket({ fd: result.readyFd, readable: true, writable: false }) : undefined,
     exited,
   };
