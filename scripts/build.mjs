@@ -66,6 +66,8 @@ function buildSea() {
     main: path.join(dist, 'ringmaster.cjs'),
     output: blob,
     disableExperimentalSEAWarning: true,
+    // V8's code cache of the bundle, made at build time: start-up skips compiling it (~25 ms).
+    useCodeCache: true,
     assets: { 'ringmaster.node': path.join(dist, 'ringmaster.node') },
   }));
   run(process.execPath, ['--experimental-sea-config', config], 'writing the SEA blob');

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Settings } from '../config/types';
 import { serve, type ApiDeps } from './json-api';
@@ -8,13 +7,16 @@ import { answerClientError, closeServer, limitConnections, listen, sendJson } fr
 /** Open to anyone who can reach the port: what a kubelet or a Prometheus scraper asks. */
 const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
+// Loaded on the first authenticated request: crypto costs start-up time and most runs never need it.
+const crypto = () => require('node:crypto') as typeof import('node:crypto');
+
 function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
+  return crypto().createHash('sha256').update(text).digest();
 }
 
 /** Compare in constant time (hashes first, so lengths never leak). */
 function same(a: string, b: string): boolean {
-  return timingSafeEqual(digest(a), digest(b));
+  return crypto().timingSafeEqual(digest(a), digest(b));
 }
 
 /** Does `Authorization: Basic …` carry the configured user and password (plain or `{SHA}hex`)? */
@@ -27,7 +29,7 @@ export function authorized(header: string | undefined, username: string, passwor
   const user = decoded.slice(0, colon);
   const given = decoded.slice(colon + 1);
   const expected = password.startsWith('{SHA}') ? password.slice(5).toLowerCase() : password;
-  const offered = password.startsWith('{SHA}') ? createHash('sha1').update(given).digest('hex') : given;
+  const offered = password.startsWith('{SHA}') ? crypto().createHash('sha1').update(given).digest('hex') : given;
   return same(user, username) && same(offered, expected);
 }
 

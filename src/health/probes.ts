@@ -1,7 +1,6 @@
 // The periodic probes of a healthcheck (exec, http, tcp): each runs once, is bounded by its
 // timeout, and leaves nothing behind. The log probe is not periodic: see log-watch.ts.
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import type { Readable } from 'node:stream';
 import { describeExit } from '../exit-status';
@@ -76,7 +75,8 @@ export async function execProbe(start: () => CheckChild, timeoutMs: number, sign
 /** GET the URL; 2xx and 3xx pass (redirects are not followed). */
 export function httpProbe(url: string, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const request = url.startsWith('https:') ? httpsRequest : httpRequest;
+    // https (and with it tls and crypto) is loaded by the first https check, not at start-up.
+    const request = url.startsWith('https:') ? (require('node:https') as typeof import('node:https')).request : httpRequest;
     let done = false;
     const finish = (r: ProbeResult) => {
       if (done) return;

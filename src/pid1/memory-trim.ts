@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { native } from './native';
 
@@ -102,7 +101,7 @@ export class MemoryTrimmer {
   private fullGc(): void {
     if (!this.gc) {
       setFlagsFromString('--expose-gc');
-      this.gc = runInNewContext('gc') as () => void;
+      this.gc = (require('node:vm') as typeof import('node:vm')).runInNewContext('gc') as () => void;
     }
     this.gc();
   }

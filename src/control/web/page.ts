@@ -1,7 +1,7 @@
 // The page at `/` and the tail page, rendered whole on the server: with JavaScript off they are
 // the interface; with it on, assets/app.js keeps the same rows up to date.
 import { STATE_CODES } from '../../types';
-import { ASSETS } from './assets';
+import { webAssets } from './assets';
 import { esc } from './html';
 import { shown, type Filters, type RowView } from './view';
 
@@ -14,7 +14,7 @@ const ROW_ACTIONS: Array<[action: string, label: string]> = [
 
 function head(title: string, script: boolean): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title><link rel="stylesheet" href="${ASSETS.css.path}">${script ? `<script defer src="${ASSETS.js.path}"></script>` : ''}</head>`;
+<title>${esc(title)}</title><link rel="stylesheet" href="${webAssets().css.path}">${script ? `<script defer src="${webAssets().js.path}"></script>` : ''}</head>`;
 }
 
 /** One process row; also the browser's template for rows that appear later (a group added by reload). */

@@ -1,11 +1,10 @@
 // SPEC §8, Supervisor's web interface: the page at `/`, its assets, its live stream, the tail
 // page and the one POST route every button uses. All through SupervisorApi; actions only by POST.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { gzipSync } from 'node:zlib';
 import { SupervisorError } from '../../errors';
 import type { Results, SupervisorApi } from '../../supervisor/api';
 import { HttpError, readBody } from '../http-util';
-import { ASSET_BY_PATH } from './assets';
+import { webAssets } from './assets';
 import { renderPage, renderTail } from './page';
 import { streamPage } from './stream';
 import { filtersOf, rowView } from './view';
@@ -32,7 +31,7 @@ function acceptsGzip(req: IncomingMessage): boolean {
 /** The page of 100 programs is ~80 KB of repetitive HTML, ~8 KB gzipped: a phone on a slow link feels it. */
 function sendHtml(req: IncomingMessage, res: ServerResponse, html: string): void {
   const gzip = acceptsGzip(req);
-  const body = gzip ? gzipSync(html, { level: 6 }) : Buffer.from(html);
+  const body = gzip ? (require('node:zlib') as typeof import('node:zlib')).gzipSync(html, { level: 6 }) : Buffer.from(html);
   res.writeHead(200, {
     ...SECURITY_HEADERS,
     'content-type': 'text/html; charset=utf-8',
@@ -74,7 +73,7 @@ export async function handleWeb(req: IncomingMessage, url: URL, res: ServerRespo
     return sendHtml(req, res, renderTail(name, out.data.toString('utf8'), err.data.toString('utf8')));
   }
   if (path === '/favicon.ico') return void res.writeHead(204).end();
-  const asset = ASSET_BY_PATH.get(path);
+  const asset = webAssets().byPath.get(path);
   if (!asset) throw new HttpError(404, `no such page: ${path}`);
   const gzip = acceptsGzip(req);
   const body = gzip ? asset.gzipped : asset.body;
