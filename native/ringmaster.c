@@ -9,7 +9,8 @@
 //   listen        a listening TCP or unix socket for a program's `socket:` (made synchronously, so
 //                 it exists before the first spawn); spawn passes it on as fd 3 or fd 0;
 //   trimMemory    give back what start-up left resident: malloc_trim, and MADV_DONTNEED on the
-//                 executable's read-only file mappings (issue #17).
+//                 executable's read-only file mappings (issue #17);
+//   reduceHeap    V8's LowMemoryNotification (native/v8-heap.cc): a GC that also shrinks the heap.
 // Never waitpid(-1): that would steal exit statuses from libuv's own children.
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
@@ -683,6 +684,16 @@ static void trim_flush(struct trim_range *r, double *advised) {
   r->eligible = 0;
 }
 
+void ringmaster_low_memory_notification(void);  // native/v8-heap.cc
+
+static napi_value js_reduce_heap(napi_env env, napi_callback_info info) {
+  (void)info;
+  ringmaster_low_memory_notification();
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  return undefined;
+}
+
 static napi_value js_trim_memory(napi_env env, napi_callback_info info) {
   (void)info;
   malloc_trim(0);
@@ -726,6 +737,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "notifyOpen", NULL, js_notify_open, NULL, NULL, NULL, napi_default, NULL },
     { "listen", NULL, js_listen, NULL, NULL, NULL, napi_default, NULL },
     { "trimMemory", NULL, js_trim_memory, NULL, NULL, NULL, napi_default, NULL },
+    { "reduceHeap", NULL, js_reduce_heap, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -1,3 +1,4 @@
+import '../pid1/v8-flags';
 import { parseArgs } from 'node:util';
 import pkg from '../../package.json';
 import { holdEarlySignals, replayEarlySignals } from '../pid1/signals';

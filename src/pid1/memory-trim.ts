@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
 import { native } from './native';
 
 /*
  * Gives memory back once ringmaster goes quiet (issue #17). About three quarters of an idle
  * ringmaster's RSS is pages of the node executable that start-up touched once; a burst of
  * output or control calls leaves freed malloc memory behind. After a quiet spell (no state
- * change, no control call, no output) one trim runs: a full GC, malloc_trim, and MADV_DONTNEED
+ * change, no control call, no output) one trim runs: a heap-shrinking GC (V8's LowMemoryNotification;
+ * V8's own memory reducer is off, see v8-flags.ts), malloc_trim, and MADV_DONTNEED
  * on the executable's clean read-only mappings (native/ringmaster.c). Pages needed again fault
  * back in from the page cache. Nothing runs while nothing happens: the timer is armed by
  * activity only, and trims are at least MIN_GAP_MS apart so a steady trickle of activity does
@@ -20,7 +20,7 @@ import { native } from './native';
 const QUIET_MS = 1500;
 /** Least time between two trims. */
 const MIN_GAP_MS = 30_000;
-/** The follow-up look after a trim (past V8's memory reducer, ~8 s after a full GC). */
+/** The follow-up look after a trim. */
 const FOLLOW_UP_MS = 10_000;
 /** A trim that would give back less than this (RSS grown since the last one) is skipped. */
 const WORTH_BYTES = 2 * 1024 * 1024;
@@ -39,7 +39,6 @@ export class MemoryTrimmer {
   private lastTrimAt = -Infinity;
   private rssAfterLastTrim = 0;
   private followUp = false;
-  private gc: (() => void) | undefined;
   private closed = false;
 
   constructor(
@@ -77,7 +76,7 @@ export class MemoryTrimmer {
     const followUp = this.followUp;
     this.followUp = false;
     if (rssBytes() - this.rssAfterLastTrim < WORTH_BYTES) return;
-    // No GC in the follow-up: a full GC would start another round of V8's memory reducer.
+    // No GC in the follow-up: it is for code pages faulted back in, not for the heap.
     const result = this.trim(!followUp);
     this.lastTrimAt = performance.now();
     this.rssAfterLastTrim = result.after;
@@ -92,18 +91,9 @@ export class MemoryTrimmer {
     const t0 = performance.now();
     const before = rssBytes();
     this.beforeTrim();
-    if (gc) this.fullGc();
+    if (gc) native.reduceHeap();
     native.trimMemory();
     return { before, after: rssBytes(), ms: performance.now() - t0 };
-  }
-
-  /** V8's gc(), made reachable once: --expose-gc is read when a context is created. */
-  private fullGc(): void {
-    if (!this.gc) {
-      setFlagsFromString('--expose-gc');
-      this.gc = (require('node:vm') as typeof import('node:vm')).runInNewContext('gc') as () => void;
-    }
-    this.gc();
   }
 }
 

@@ -95,4 +95,6 @@ export interface NativeAddon {
    * copy-on-write page; returns the bytes advised away, or -1 if /proc/self/smaps is unreadable.
    */
   trimMemory(): number;
+  /** V8's LowMemoryNotification: full GCs that also shrink the heap (native/v8-heap.cc). */
+  reduceHeap(): void;
 }

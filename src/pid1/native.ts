@@ -81,4 +81,5 @@ export const native: NativeAddon = {
   notifyOpen: (address, onMessage, mode) => loaded().notifyOpen(address, onMessage, mode),
   listen: (options) => loaded().listen(options),
   trimMemory: () => loaded().trimMemory(),
+  reduceHeap: () => loaded().reduceHeap(),
 };
