@@ -9,7 +9,7 @@
 #   COPY --from=ringmaster /usr/local/bin/ringmaster /usr/local/bin/ringmaster.node /usr/local/bin/
 #   ENTRYPOINT ["/usr/local/bin/ringmaster"]
 
-# --- build: addon (cc + node's headers), bundle (esbuild) and single executable (Node SEA) ---
+# --- build: addon (cc, c++ and node's headers), bundle (esbuild) and single executable (Node SEA) ---
 FROM node:20-bookworm AS build
 WORKDIR /src
 COPY package.json package-lock.json ./

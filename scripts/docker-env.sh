@@ -30,7 +30,7 @@ LOG=$CACHE/dockerd.log
 DOCKER=${DOCKER:-$( [ -x /usr/bin/docker ] && echo /usr/bin/docker || command -v docker || echo docker)}
 export DOCKER_HOST=unix://$SOCK DOCKER_BUILDKIT=0
 # Bumped when the way the images are made changes, so cached ones are made again.
-RECIPE=2
+RECIPE=3
 
 say() { echo "docker-env: $*" >&2; }
 cannot() { say "cannot run a Docker engine here: $*"; exit 3; }
@@ -125,7 +125,7 @@ make_debian() {
   "$DOCKER" import --change "LABEL org.ringmaster.recipe=$RECIPE" --change 'CMD ["bash"]' "$tar" debian:bookworm-slim >/dev/null
 }
 
-# A stand-in for node:20-bookworm (the Dockerfile's build stage): the base, a C compiler, and this
+# A stand-in for node:20-bookworm (the Dockerfile's build stage): the base, C and C++ compilers, and this
 # machine's node, npm and node headers (the addon is compiled against them), plus this machine's CA
 # bundle so npm ci in the build reaches the registry exactly as npm does here.
 make_node() {
@@ -146,7 +146,7 @@ make_node() {
   cp /etc/ssl/certs/ca-certificates.crt "$ctx/root/etc/ssl/certs/host-ca-certificates.crt"
   cat >"$ctx/Dockerfile" <<EOF
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev ca-certificates \\
+RUN apt-get update && apt-get install -y --no-install-recommends gcc g++ libc6-dev ca-certificates \\
  && rm -rf /var/lib/apt/lists/*
 COPY root/ /
 ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/host-ca-certificates.crt
