@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Output throughput and line integrity (issue #4). Four programs each print --mib MiB of
+// Output throughput and line integrity (issues #4, #17). Four programs each print --mib MiB of
 // 100-byte lines, once as big chunks (`dd bs=64k`: 64 KiB writes) and once as one write() per
-// line (a Python loop of os.write); each contender multiplexes them onto one stdout, a pipe into
+// line (a Python loop of os.write), then lines of mixed lengths (21-401 bytes, one in 97 of 2001)
+// in 4 KiB writes that cut lines anywhere, as a program's stdio buffer does; each contender multiplexes them onto one stdout, a pipe into
 // counter.mjs, which checks every line without storing it. Same run, same data, one after the
 // other: ringmaster, supervisord (stdout_logfile=/dev/stdout), concurrently (npm) and
 // `sed 's/^/[x] /'` over the four outputs, plus the producers straight into the counter (what the
@@ -11,6 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
+import { programData } from './lines.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const HERE = import.meta.dirname;
@@ -39,24 +41,27 @@ const cleanup = () => rmSync(dir, { recursive: true, force: true });
 process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
-// Line i of program p: "p<p> <i, 8 digits> yyy…\n", 100 bytes.
+// Line i of program p: "p<p> <i, 8 digits> yyy…\n", 100 bytes (lines.mjs); for the mixed mode
+// 21-401 bytes, and 2001 for one line in 97.
 const files = Array.from({ length: PROGRAMS }, (_, p) => {
   const file = path.join(dir, `data${p}`);
-  const buf = Buffer.alloc(LINES * LINE, 'y');
-  for (let i = 0; i < LINES; i++) {
-    const o = i * LINE;
-    buf.write(`p${p} ${String(i).padStart(8, '0')} `, o, 'latin1');
-    buf[o + LINE - 1] = 10;
-  }
-  writeFileSync(file, buf);
+  writeFileSync(file, programData(p, LINES * LINE, false).buf);
+  return file;
+});
+const mixedLines = programData(0, LINES * LINE, true).lines;
+const mixedFiles = Array.from({ length: PROGRAMS }, (_, p) => {
+  const file = path.join(dir, `mixed${p}`);
+  writeFileSync(file, programData(p, LINES * LINE, true).buf);
   return file;
 });
 const perLine = path.join(dir, 'perline.py');
 writeFileSync(perLine, 'import os, sys\nw = os.write\nfor line in open(sys.argv[1], "rb"):\n    w(1, line)\n');
 
 const MODES = {
-  chunks: { title: 'big chunks: 64 KiB writes (dd bs=64k)', producer: (p) => ['dd', `if=${files[p]}`, 'bs=64k', 'status=none'] },
-  'per-line': { title: 'one write() per 100-byte line (python os.write)', producer: (p) => [PY, perLine, files[p]] },
+  chunks: { title: 'big chunks: 64 KiB writes (dd bs=64k)', lines: LINES, producer: (p) => ['dd', `if=${files[p]}`, 'bs=64k', 'status=none'] },
+  'per-line': { title: 'one write() per 100-byte line (python os.write)', lines: LINES, producer: (p) => [PY, perLine, files[p]] },
+  // What most programs do on a pipe: stdio's 4 KiB buffer, written when full, cutting lines anywhere.
+  mixed: { title: 'lines of 21-401 bytes (1 in 97: 2001) in 4 KiB writes (dd bs=4k, as a stdio buffer)', lines: mixedLines, mixed: true, producer: (p) => ['dd', `if=${mixedFiles[p]}`, 'bs=4k', 'status=none'] },
 };
 
 /** For each contender: the shell pipeline up to (not including) the counter, the prefix the
@@ -105,12 +110,13 @@ function killGroup(pid, sig) {
   }
 }
 
-function measure(c) {
+function measure(c, mode) {
+  const lines = MODES[mode].lines;
   const cpuFile = path.join(dir, `${c.name}.cpu`);
   rmSync(cpuFile, { force: true });
   rmSync(`${cpuFile}.pid`, { force: true });
-  const counter = [process.execPath, path.join(HERE, 'counter.mjs'), PROGRAMS, LINES, c.prefix, c.own ?? ''].map(sq).join(' ');
-  const script = `{ ${c.pipeline}; } | ${counter}${c.untilComplete ? ' --until-complete' : ''}`;
+  const counter = [process.execPath, path.join(HERE, 'counter.mjs'), PROGRAMS, lines, c.prefix, c.own ?? ''].map(sq).join(' ');
+  const script = `{ ${c.pipeline}; } | ${counter}${c.untilComplete ? ' --until-complete' : ''}${MODES[mode].mixed ? ' --mixed' : ''}`;
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
     const child = spawn('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
@@ -134,21 +140,21 @@ function measure(c) {
       try {
         v = JSON.parse(out.split('\n')[0]);
       } catch {
-        v = { bytes: 0, whole: 0, lost: PROGRAMS * LINES, mixed: -1, seconds: wall };
+        v = { bytes: 0, whole: 0, wholeBytes: 0, lost: PROGRAMS * lines, mixed: -1, seconds: wall };
       }
       const cpu = existsSync(cpuFile) ? Number(readFileSync(cpuFile, 'utf8')) : null;
       resolve({ name: c.name, reference: !!c.reference, wall, cpu, // Throughput of what arrived whole (a contender that drops lines is not faster for it).
-        mibs: v.seconds > 0 ? (v.whole * LINE) / 1048576 / v.seconds : 0, exit: signal ?? code, ...v });
+        mibs: v.seconds > 0 ? v.wholeBytes / 1048576 / v.seconds : 0, exit: signal ?? code, ...v });
     });
   });
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const results = {};
-if (!JSON_OUT) console.log(`${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; node ${process.version}; ${PROGRAMS} programs x ${(LINES * LINE / 1048576).toFixed(0)} MiB of ${LINE}-byte lines = ${TOTAL_MIB.toFixed(0)} MiB (${PROGRAMS * LINES} lines) per contender and mode; ${RUNS} run(s), median shown\n`);
+if (!JSON_OUT) console.log(`${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; node ${process.version}; ${PROGRAMS} programs x ${(LINES * LINE / 1048576).toFixed(0)} MiB of ${LINE}-byte lines = ${TOTAL_MIB.toFixed(0)} MiB (${PROGRAMS * LINES} lines; mixed mode: ${PROGRAMS * mixedLines} lines of 21-2001 bytes) per contender and mode; ${RUNS} run(s), median shown\n`);
 for (const mode of Object.keys(MODES)) {
   const runs = [];
-  for (let r = 0; r < RUNS; r++) for (const c of contenders(mode)) runs.push(await measure(c));
+  for (let r = 0; r < RUNS; r++) for (const c of contenders(mode)) runs.push(await measure(c, mode));
   const names = [...new Set(runs.map((r) => r.name))];
   const rows = names.map((name) => {
     const mine = runs.filter((r) => r.name === name);
