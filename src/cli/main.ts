@@ -74,7 +74,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.help) {
-    process.stdout.write(VERB_HELP[verb] ?? USAGE);
+    // `ringmaster --help` is the overview; `ringmaster run --help` the run verb's.
+    process.stdout.write((positionals[0] !== undefined && VERB_HELP[positionals[0]]) || USAGE);
     return 0;
   }
   if (verb === 'convert') {
