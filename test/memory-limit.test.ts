@@ -241,6 +241,17 @@ describe('finding the memory cgroup\'s OOM-kill count', () => {
     assert.equal(counter.claim(2), false);
   });
 
+  it('the count at a spawn is read once per turn of the event loop; a claim reads it afresh', async () => {
+    const f = fake('0::/c\n', (r) => `30 22 0:27 / ${r}/cg rw - cgroup2 cgroup2 rw\n`, 'cg/c/memory.events', 'oom 1\noom_kill 1\n');
+    const counter = new OomCounter(f.file);
+    assert.equal(counter.count(), 1);
+    writeFileSync(f.file, 'oom 2\noom_kill 2\n');
+    assert.equal(counter.count(), 1, '100 spawns of one turn read the file once');
+    assert.equal(counter.claim(1), true, 'a claim saw an old count');
+    await Promise.resolve();
+    assert.equal(counter.count(), 2, 'the next turn read an old count');
+  });
+
   it('cgroup v1 in a container: the mount\'s root is our own cgroup; hybrid systems use v1\'s memory', () => {
     const f = fake('12:cpu,cpuacct:/docker/abc\n4:memory:/docker/abc\n0::/\n', (r) => [
       `31 30 0:28 /docker/abc ${r}/cgroup/cpu,cpuacct ro - cgroup cgroup rw,cpu,cpuacct`,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Reaper } from '../src/pid1/reaper';
-import { SpawnError, spawnProcess, type SpawnOptions } from '../src/pid1/spawn';
+import { resolveExecutable, SpawnError, spawnProcess, type SpawnOptions } from '../src/pid1/spawn';
 
 const ENV = { PATH: '/usr/bin:/bin' };
 const started: number[] = [];
@@ -191,6 +191,23 @@ if (process.env.RM_SPAWN_TEST_AS_USER) {
     writeFileSync(path.join(dir, 'bin', 'mytool'), '#!/bin/sh\necho mytool "$@"\n');
     chmodSync(path.join(dir, 'bin', 'mytool'), 0o755);
     after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('a lookup is remembered for the rest of the turn of the event loop only (programs started together share it)', async () => {
+      const a = path.join(dir, 'turn-a');
+      const b = path.join(dir, 'turn-b');
+      mkdirSync(a);
+      mkdirSync(b);
+      writeFileSync(path.join(a, 'turntool'), '#!/bin/sh\n');
+      chmodSync(path.join(a, 'turntool'), 0o755);
+      const env = { PATH: `${a}:${b}` };
+      assert.equal(resolveExecutable('turntool', env), path.join(a, 'turntool'));
+      rmSync(path.join(a, 'turntool'));
+      writeFileSync(path.join(b, 'turntool'), '#!/bin/sh\n');
+      chmodSync(path.join(b, 'turntool'), 0o755);
+      assert.equal(resolveExecutable('turntool', env), path.join(a, 'turntool'), 'searched again in the same turn');
+      await new Promise(setImmediate);
+      assert.equal(resolveExecutable('turntool', env), path.join(b, 'turntool'), 'a later start did not search again');
+    });
 
     it('a name is searched in the PATH of the child\'s environment; a relative path from its directory', async () => {
       const byPath = run(['mytool', 'a'], { env: { PATH: `/nowhere:${dir}/bin` } });

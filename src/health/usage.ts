@@ -1,6 +1,5 @@
 // CPU and memory of programs, sampled when asked (a /metrics scrape, `ctl status`): no timer.
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
-import pidusage from 'pidusage';
 
 export interface Usage {
   /** Share of one CPU since the previous sample of this pid (since its start on the first). */
@@ -96,10 +95,11 @@ function readProc(pid: number, uptimeSeconds: number, now: number): Usage | unde
   return { cpuPercent: Math.max(0, cpuPercent), cpuSeconds: ticks / CLK_TCK, memoryBytes: rssPages * PAGE_SIZE };
 }
 
-/** Where there is no /proc (a developer's macOS): pidusage and its `ps`. */
+/** Where there is no /proc (a developer's macOS): pidusage and its `ps`, loaded only there. */
 async function samplePidusage(pids: number[]): Promise<Map<number, Usage>> {
   const out = new Map<number, Usage>();
   try {
+    const pidusage = require('pidusage') as typeof import('pidusage');
     const stats = await pidusage(pids);
     for (const [pid, s] of Object.entries(stats)) {
       if (s) out.set(Number(pid), { cpuPercent: s.cpu, cpuSeconds: s.ctime / 1000, memoryBytes: s.memory });

@@ -78,18 +78,25 @@ export function readCount(file: string): number | null {
  */
 export class OomCounter {
   private claimed: number;
+  /** The count read in this turn of the event loop (100 programs started at once read it once);
+   * a claim, at a SIGKILL exit, always reads it afresh. */
+  private current: number | undefined;
 
   constructor(readonly file: string) {
     this.claimed = readCount(file) ?? 0;
   }
 
   count(): number {
-    return readCount(this.file) ?? 0;
+    if (this.current === undefined) {
+      this.current = readCount(this.file) ?? 0;
+      queueMicrotask(() => (this.current = undefined));
+    }
+    return this.current;
   }
 
   claim(since: number): boolean {
     const given = Math.max(since, this.claimed);
-    if (this.count() <= given) return false;
+    if ((readCount(this.file) ?? 0) <= given) return false;
     this.claimed = given + 1;
     return true;
   }

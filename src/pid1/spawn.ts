@@ -135,6 +135,19 @@ const FALLBACK_PATH = '/bin:/usr/bin:/usr/local/bin';
  */
 export function resolveExecutable(file: string, env: Record<string, string>, cwd?: string): string {
   const base = cwd ?? process.cwd();
+  const key = `${base}\0${env.PATH ?? process.env.PATH ?? ''}\0${file}`;
+  const known = foundThisTurn.get(key);
+  if (known !== undefined) return known;
+  const found = lookUp(file, env, base);
+  // Programs started together (100 at start-up) mostly share a command: one search per turn.
+  if (foundThisTurn.size === 0) queueMicrotask(() => foundThisTurn.clear());
+  foundThisTurn.set(key, found);
+  return found;
+}
+
+const foundThisTurn = new Map<string, string>();
+
+function lookUp(file: string, env: Record<string, string>, base: string): string {
   let found: string | undefined;
   if (file.includes('/')) {
     found = path.resolve(base, file);
