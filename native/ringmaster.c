@@ -10,7 +10,8 @@
 //                 it exists before the first spawn); spawn passes it on as fd 3 or fd 0;
 //   trimMemory    give back what start-up left resident: malloc_trim, and MADV_DONTNEED on the
 //                 executable's read-only file mappings (issue #17);
-//   reduceHeap    V8's LowMemoryNotification (native/v8-heap.cc): a GC that also shrinks the heap.
+//   reduceHeap    V8's LowMemoryNotification (native/v8-heap.cc): a GC that also shrinks the heap;
+//   countLines, prefixLines  the output's hot path: a chunk's lines, each behind a prefix.
 // Never waitpid(-1): that would steal exit statuses from libuv's own children.
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
@@ -28,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/mman.h>
 #include <netdb.h>
 #include <sys/prctl.h>
@@ -684,6 +686,79 @@ static void trim_flush(struct trim_range *r, double *advised) {
   r->eligible = 0;
 }
 
+// --- the output's hot path ------------------------------------------------------------------------
+
+static int buffer_arg(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  return napi_get_buffer_info(env, v, (void **)data, len) == napi_ok;
+}
+
+// countLines(chunk, from, to, maxLine): the lines of chunk[from..to) (each ends with '\n'), or -1
+// if one is longer than maxLine bytes (the caller cuts those) or the range is not in the chunk.
+static napi_value js_count_lines(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  uint8_t *chunk;
+  size_t length;
+  int32_t from = 0, to = 0, max = 0, lines = -1;
+  if (argc == 4 && buffer_arg(env, argv[0], &chunk, &length) && napi_get_value_int32(env, argv[1], &from) == napi_ok &&
+      napi_get_value_int32(env, argv[2], &to) == napi_ok && napi_get_value_int32(env, argv[3], &max) == napi_ok &&
+      from >= 0 && from <= to && (size_t)to <= length) {
+    lines = 0;
+    const uint8_t *p = chunk + from, *end = chunk + to;
+    while (p < end) {
+      const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+      if (!nl || nl - p > max) { lines = -1; break; }
+      lines++;
+      p = nl + 1;
+    }
+  }
+  napi_value result;
+  napi_create_int32(env, lines, &result);
+  return result;
+}
+
+// prefixLines(chunk, from, to, prefix, out, at): writes prefix + line for every line of
+// chunk[from..to) into out from `at`; returns the bytes written, or -1 (nothing written) if they
+// would not fit or a range is wrong. One pass of memchr and memcpy instead of a JS loop per line.
+static napi_value js_prefix_lines(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  uint8_t *chunk, *prefix, *out;
+  size_t chunk_len, prefix_len, out_len;
+  int32_t from = 0, to = 0, at = 0, written = -1;
+  if (argc == 6 && buffer_arg(env, argv[0], &chunk, &chunk_len) && napi_get_value_int32(env, argv[1], &from) == napi_ok &&
+      napi_get_value_int32(env, argv[2], &to) == napi_ok && buffer_arg(env, argv[3], &prefix, &prefix_len) &&
+      buffer_arg(env, argv[4], &out, &out_len) && napi_get_value_int32(env, argv[5], &at) == napi_ok &&
+      from >= 0 && from <= to && (size_t)to <= chunk_len && at >= 0 && (size_t)at <= out_len) {
+    // The size first: nothing is written unless all of it fits.
+    size_t need = 0;
+    const uint8_t *p = chunk + from, *end = chunk + to;
+    while (p < end) {
+      const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+      if (!nl) { need = SIZE_MAX; break; }
+      need += prefix_len + (size_t)(nl - p) + 1;
+      p = nl + 1;
+    }
+    if (need <= out_len - (size_t)at) {
+      uint8_t *o = out + at;
+      for (p = chunk + from; p < end;) {
+        const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)(nl - p) + 1;
+        memcpy(o, prefix, prefix_len);
+        memcpy(o + prefix_len, p, n);
+        o += prefix_len + n;
+        p = nl + 1;
+      }
+      written = (int32_t)need;
+    }
+  }
+  napi_value result;
+  napi_create_int32(env, written, &result);
+  return result;
+}
+
 void ringmaster_low_memory_notification(void);  // native/v8-heap.cc
 
 static napi_value js_reduce_heap(napi_env env, napi_callback_info info) {
@@ -738,6 +813,8 @@ static napi_value init(napi_env env, napi_value exports) {
     { "listen", NULL, js_listen, NULL, NULL, NULL, napi_default, NULL },
     { "trimMemory", NULL, js_trim_memory, NULL, NULL, NULL, napi_default, NULL },
     { "reduceHeap", NULL, js_reduce_heap, NULL, NULL, NULL, napi_default, NULL },
+    { "countLines", NULL, js_count_lines, NULL, NULL, NULL, napi_default, NULL },
+    { "prefixLines", NULL, js_prefix_lines, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

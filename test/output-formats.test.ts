@@ -10,6 +10,7 @@ import { LineSplitter, cutPoint } from '../src/output/line-splitter';
 import { LogFile } from '../src/output/logfile';
 import { createOutput } from '../src/output/multiplexer';
 import { OutBuffer } from '../src/output/out-buffer';
+import { native } from '../src/pid1/native';
 import { TailBuffer } from '../src/output/tail';
 import { Ringmaster, tempDir, writeConfig } from './support/ringmaster';
 
@@ -96,6 +97,35 @@ describe('line splitter', () => {
       at += n;
     }
     assert.deepEqual(c.text().toString().split('\n').slice(0, -1), lines.map((l) => `p | ${l}`));
+  });
+
+  it('the addon\'s render writes byte for byte what the JS render writes, over-long lines and partial lines included', () => {
+    let rng = 11;
+    const next = (n: number) => (rng = (rng * 1103515245 + 12345) % 2 ** 31) % n;
+    const lines = Array.from({ length: 5000 }, (_, i) => `${i} ${'é'.repeat(next(3))}${'x'.repeat(next(5) === 0 ? next(400) : next(60))}`);
+    const input = Buffer.from(lines.join('\n') + '\npartial at the end');
+    const js = new LineSplitter(format, 100);
+    let rendered = 0;
+    const fast = new LineSplitter(format, 100, {
+      countLines: (...args) => native.countLines(...args),
+      prefixLines: (...args) => (rendered++, native.prefixLines(...args)),
+    });
+    const a = collector();
+    const b = collector();
+    for (let at = 0; at < input.length; ) {
+      const n = Math.min(1 + next(2000), input.length - at);
+      js.push(input.subarray(at, at + n), a.out);
+      fast.push(input.subarray(at, at + n), b.out);
+      at += n;
+    }
+    js.flush(a.out);
+    fast.flush(b.out);
+    const text = a.text();
+    assert.ok(text.length > input.length, 'nothing was rendered');
+    assert.ok(b.text().equals(text), 'the two renders differ');
+    assert.ok(rendered > 20, `the addon rendered only ${rendered} chunks`);
+    assert.equal(native.prefixLines(Buffer.from('a\nb\n'), 0, 4, Buffer.from('p | '), Buffer.alloc(11), 0), -1, 'wrote past the end of its buffer');
+    assert.equal(native.countLines(Buffer.from('a\nbbbb\n'), 0, 7, 3), -1, 'a line past maxLine was counted');
   });
 
   it('cuts over-long lines into pieces of at most maxLine bytes at UTF-8 boundaries', () => {

@@ -16,6 +16,7 @@ import { emergencyStop } from '../pid1/emergency';
 import { installFailsafe } from '../pid1/failsafe';
 import { killLeftoverChildren } from '../pid1/leftovers';
 import { MemoryTrimmer } from '../pid1/memory-trim';
+import { native } from '../pid1/native';
 import { oomCounter } from '../pid1/oom';
 import { Reaper } from '../pid1/reaper';
 import { installSignalHandlers, replayEarlySignals } from '../pid1/signals';
@@ -50,6 +51,7 @@ function makeOutput(config: Config, onActivity: () => void): Output {
     timestamps: settings.logTimestamps,
     color: settings.logColor,
     logLevel: settings.logLevel,
+    nativeLines: native,
   });
 }
 

@@ -1,7 +1,7 @@
 import type { LogLevel } from '../config/types';
 import type { Writable } from 'node:stream';
 import { colorFor, makeFormat, timestamp, type FormatOptions } from './format';
-import { LineSplitter } from './line-splitter';
+import { LineSplitter, type NativeLines } from './line-splitter';
 import { LogFile } from './logfile';
 import { Sink } from './sink';
 import { Source } from './source';
@@ -26,6 +26,8 @@ export interface OutputOptions {
   onActivity?: () => void;
   /** ringmaster's own lines below this level are not written (SPEC §3 `log_level`); programs' lines always are. */
   logLevel?: LogLevel;
+  /** The addon's line render (faster); the JS render without it. */
+  nativeLines?: NativeLines;
 }
 
 const LEVEL_RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
@@ -112,7 +114,7 @@ export function createOutput(opts: OutputOptions): Output {
         if (!logFile) logFiles.set(options.logFile.path, (logFile = new LogFile(options.logFile, warn)));
         logFileOf.set(key, logFile);
       }
-      const splitter = new LineSplitter(formatFor(name, streamName), maxLine);
+      const splitter = new LineSplitter(formatFor(name, streamName), maxLine, opts.nativeLines);
       const source = new Source(name, streamName, 'claimFd' in from ? from.claimFd() : from, splitter, sink.out, idleMs, { logFile, tail });
       const stream = source.stream;
       source.observer = observers.get(name);

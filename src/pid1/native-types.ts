@@ -97,4 +97,7 @@ export interface NativeAddon {
   trimMemory(): number;
   /** V8's LowMemoryNotification: full GCs that also shrink the heap (native/v8-heap.cc). */
   reduceHeap(): void;
+  /** The output's hot path (src/output/line-splitter.ts's NativeLines). */
+  countLines(chunk: Buffer, from: number, to: number, maxLine: number): number;
+  prefixLines(chunk: Buffer, from: number, to: number, prefix: Buffer, out: Buffer, at: number): number;
 }

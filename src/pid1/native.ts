@@ -82,4 +82,6 @@ export const native: NativeAddon = {
   listen: (options) => loaded().listen(options),
   trimMemory: () => loaded().trimMemory(),
   reduceHeap: () => loaded().reduceHeap(),
+  countLines: (chunk, from, to, maxLine) => loaded().countLines(chunk, from, to, maxLine),
+  prefixLines: (chunk, from, to, prefix, out, at) => loaded().prefixLines(chunk, from, to, prefix, out, at),
 };
