@@ -4,7 +4,7 @@
 // for output. Runs the single executable when it is built and current, else the bundle
 // (RINGMASTER_BUNDLE=path chooses). Takes ~4 minutes. Figures are only comparable within a run,
 // on a quiet machine: the load average is printed with them.
-//   node bench/all.mjs [--runs N] [--mib M]
+//   node bench/all.mjs [--runs N] [--mib M] [--logs-runs N]   (the output rows: medians of N runs, ~2.5 min each)
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -35,7 +35,7 @@ function runJson(script, extra) {
 const loadBefore = load();
 // Idle is measured once start-up has settled, the memory trimmer's two passes included (~15 s).
 const core = runJson('bench/core/run.mjs', ['startup', 'rss', 'idle-cpu', '--runs', opt('--runs', '3'), '--settle-seconds', '20']);
-const logs = runJson('bench/logs/run.mjs', ['--mib', opt('--mib', '50'), '--runs', '1']);
+const logs = runJson('bench/logs/run.mjs', ['--mib', opt('--mib', '50'), '--runs', opt('--logs-runs', '1')]);
 
 const c = (m, side) => core.summary[m]?.[side];
 const fmt = (x, d = 1) => (x == null ? 'n/a' : x.toFixed(d));
@@ -71,7 +71,7 @@ for (const [mode, rowsOfMode] of Object.entries(logs.results)) {
 const head = ['row', 'supervisord', `ringmaster (${path.relative(ROOT, target)})`, 'goal', 'met?'];
 const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (cells) => `| ${cells.map((x, i) => x.padEnd(w[i])).join(' | ')} |`;
-console.log(`${os.cpus().length} CPUs; load ${loadBefore} before, ${load()} after; node ${process.version}; medians of ${core.runs} runs (idle: 1; logs: 1)`);
+console.log(`${os.cpus().length} CPUs; load ${loadBefore} before, ${load()} after; node ${process.version}; medians of ${core.runs} runs (idle: 1; logs: ${logs.runs})`);
 console.log(line(head));
 console.log(`|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`);
 for (const r of rows) console.log(line(r));
