@@ -719,8 +719,10 @@ static napi_value js_count_lines(napi_env env, napi_callback_info info) {
 }
 
 // prefixLines(chunk, from, to, prefix, out, at): writes prefix + line for every line of
-// chunk[from..to) into out from `at`; returns the bytes written, or -1 (nothing written) if they
-// would not fit or a range is wrong. One pass of memchr and memcpy instead of a JS loop per line.
+// chunk[from..to) into out from `at`; returns the bytes written, or -1 if a range is wrong or the
+// lines do not fit (checked line by line: nothing is ever written past the end of `out`). One
+// pass of memchr and memcpy instead of a JS loop per line; the caller reserved the room that
+// countLines said, so -1 means a bug.
 static napi_value js_prefix_lines(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
@@ -732,27 +734,19 @@ static napi_value js_prefix_lines(napi_env env, napi_callback_info info) {
       napi_get_value_int32(env, argv[2], &to) == napi_ok && buffer_arg(env, argv[3], &prefix, &prefix_len) &&
       buffer_arg(env, argv[4], &out, &out_len) && napi_get_value_int32(env, argv[5], &at) == napi_ok &&
       from >= 0 && from <= to && (size_t)to <= chunk_len && at >= 0 && (size_t)at <= out_len) {
-    // The size first: nothing is written unless all of it fits.
-    size_t need = 0;
+    uint8_t *o = out + at, *out_end = out + out_len;
     const uint8_t *p = chunk + from, *end = chunk + to;
     while (p < end) {
       const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
-      if (!nl) { need = SIZE_MAX; break; }
-      need += prefix_len + (size_t)(nl - p) + 1;
+      if (!nl) break;
+      size_t n = (size_t)(nl - p) + 1;
+      if ((size_t)(out_end - o) < prefix_len + n) break;
+      memcpy(o, prefix, prefix_len);
+      memcpy(o + prefix_len, p, n);
+      o += prefix_len + n;
       p = nl + 1;
     }
-    if (need <= out_len - (size_t)at) {
-      uint8_t *o = out + at;
-      for (p = chunk + from; p < end;) {
-        const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = (size_t)(nl - p) + 1;
-        memcpy(o, prefix, prefix_len);
-        memcpy(o + prefix_len, p, n);
-        o += prefix_len + n;
-        p = nl + 1;
-      }
-      written = (int32_t)need;
-    }
+    if (p == end) written = (int32_t)(o - out - at);
   }
   napi_value result;
   napi_create_int32(env, written, &result);

@@ -29,6 +29,8 @@ export interface LaunchOptions {
 export interface LaunchEvents {
   attachListener(spec: ProcessSpec, stdin: Writable, stdout: Readable): void;
   output(spec: ProcessSpec, pid: number, stream: 'stdout' | 'stderr', chunk: Buffer): void;
+  /** Whether events read this stream (then the output gets a stream, not the pipe's fd). */
+  readsStream(spec: ProcessSpec, stream: 'stdout' | 'stderr'): boolean;
   /** The stream to log instead of `source` when the program uses capture mode on it. */
   capture(spec: ProcessSpec, pid: number, stream: 'stdout' | 'stderr', source: Readable): Readable;
 }
@@ -103,13 +105,9 @@ export function launch(spec: ProcessSpec, opts: LaunchOptions): StartedChild {
  * its chunks too (PROCESS_LOG events) or look for capture-mode tokens in it; then a stream.
  */
 function outputSource(spec: ProcessSpec, pid: number, stream: 'stdout' | 'stderr', pipe: ReadPipe, events: LaunchEvents | undefined): Readable | ReadPipe {
-  if (!events) return pipe;
-  const program = spec.program;
-  const wantsEvents = stream === 'stdout' ? program.stdoutEvents : program.stderrEvents;
-  const captures = ((stream === 'stdout' ? program.stdoutCaptureMaxBytes : program.stderrCaptureMaxBytes) ?? 0) > 0;
-  if (!wantsEvents && !captures) return pipe;
+  if (!events?.readsStream(spec, stream)) return pipe;
   const source = pipe.stream();
-  if (wantsEvents) source.on('data', (c: Buffer) => events.output(spec, pid, stream, c));
+  if (stream === 'stdout' ? spec.program.stdoutEvents : spec.program.stderrEvents) source.on('data', (c: Buffer) => events.output(spec, pid, stream, c));
   return events.capture(spec, pid, stream, source);
 }
 

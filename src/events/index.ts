@@ -41,9 +41,14 @@ export class EventSystem {
     ], chunk.toString('utf8'));
   }
 
+  /** Whether events read this stream of the program: PROCESS_LOG events or capture mode. */
+  readsStream(spec: ProcessSpec, stream: 'stdout' | 'stderr'): boolean {
+    return (stream === 'stdout' ? spec.program.stdoutEvents : spec.program.stderrEvents) || captureMaxBytes(spec, stream) > 0;
+  }
+
   /** launch: with `<stream>_capture_maxbytes`, the output minus captured blocks (PROCESS_COMMUNICATION_*). */
   capture(spec: ProcessSpec, pid: number, stream: 'stdout' | 'stderr', source: Readable): Readable {
-    const maxBytes = (stream === 'stdout' ? spec.program.stdoutCaptureMaxBytes : spec.program.stderrCaptureMaxBytes) ?? 0;
+    const maxBytes = captureMaxBytes(spec, stream);
     if (maxBytes <= 0) return source;
     const filter = new CaptureFilter(maxBytes, (data) =>
       this.dispatch.publish(`PROCESS_COMMUNICATION_${stream.toUpperCase()}`, [['processname', spec.name], ['groupname', spec.group], ['pid', pid]], data.toString('utf8')),
@@ -147,4 +152,8 @@ export class EventSystem {
     };
     arm();
   }
+}
+
+function captureMaxBytes(spec: ProcessSpec, stream: 'stdout' | 'stderr'): number {
+  return (stream === 'stdout' ? spec.program.stdoutCaptureMaxBytes : spec.program.stderrCaptureMaxBytes) ?? 0;
 }
